@@ -1,0 +1,104 @@
+"""The command line: the JSON contract of ``typicality measures``, errors, and ``typicality verify``."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+
+from typicality.cli import main
+
+CONTRACT = {"tight", "mass", "entropy", "varentropy", "expected_length", "eos_bound", "renyi", "renyi_finite_above"}
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def write_model(tmp_path, contexts, order=2, name="m.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps({"format": "typicality.ngram/1", "order": order, "eos": "</s>",
+                                "contexts": contexts}))
+    return path
+
+
+def test_measures_json_contract(tmp_path, capsys):
+    path = write_model(tmp_path, {"": {"a": 1.0}, "a": {"b": 1.0}, "b": {"a": 0.5, "</s>": 0.5}})
+    code, out, _ = run(capsys, "measures", str(path), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= CONTRACT
+    assert data["tight"] is True
+    assert data["entropy"] == pytest.approx(2 * math.log(2), rel=1e-14)
+    assert data["varentropy"] == pytest.approx(2 * math.log(2) ** 2, rel=1e-12)
+    assert data["expected_length"] == pytest.approx(4.0)
+    assert data["eos_bound"] == 0
+    assert set(data["renyi"]) == {"0.5", "2"}  # the default orders, keyed as written
+    assert data["renyi"]["2"] == pytest.approx(math.log(3), rel=1e-14)
+    assert data["renyi_finite_above"] == 0
+
+
+def test_measures_alpha_keys_inf_and_threshold(capsys):
+    _, out, _ = run(capsys, "measures", "builtin:c1", "--json", "--alpha", "0.50", "--alpha", "2.0",
+                       "--alpha", "inf")
+    data = json.loads(out)
+    assert set(data["renyi"]) == {"0.50", "2.0", "inf"}
+    assert data["renyi"]["0.50"] == "inf"
+    assert data["renyi"]["inf"] == pytest.approx(math.log(2))
+    assert data["renyi_finite_above"] == pytest.approx(0.5, abs=1e-14)
+
+
+def test_measures_dps_gives_full_precision_numbers(capsys):
+    _, out, _ = run(capsys, "measures", "builtin:c1", "--json", "--dps", "40", "--bits")
+    data = json.loads(out, parse_float=Decimal)
+    assert abs(data["entropy"] - 3) < Decimal("1e-38")  # H = 3 bits
+    assert abs(data["varentropy"] - 8) < Decimal("1e-38")
+
+
+def test_non_tight_model_reports_undefined(tmp_path, capsys):
+    path = write_model(tmp_path, {"": {"a": 0.5, "</s>": 0.5}, "a": {"a": 1.0}})
+    code, out, _ = run(capsys, "measures", str(path), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["tight"] is False
+    assert data["mass"] == pytest.approx(0.5)
+    assert data["entropy"] is None and data["renyi"]["2"] is None and data["renyi_finite_above"] is None
+    assert "not tight" in data["undefined"]["entropy"]
+    code, out, _ = run(capsys, "measures", str(path))
+    assert "undefined" in out and "not tight" in out
+
+
+def test_bad_inputs_exit_2_with_a_message(tmp_path, capsys):
+    path = write_model(tmp_path, {"": {"a": 0.7, "</s>": 0.2}, "a": {"</s>": 1}})
+    code, out, err = run(capsys, "measures", str(path))
+    assert code == 2 and out == "" and "context '': probabilities sum to 0.9" in err
+    code, _, err = run(capsys, "measures", str(tmp_path / "nope.json"))
+    assert code == 2 and "model file not found" in err
+    code, _, err = run(capsys, "measures", "builtin:nope")
+    assert code == 2 and "unknown built-in model 'nope'" in err
+    with pytest.raises(SystemExit) as e:
+        main(["measures", "builtin:c1", "--alpha", "-1"])
+    assert e.value.code == 2
+    assert "alpha must be > 0, got '-1'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["measures", "builtin:c1", "--dps", "2"])
+    assert "at least 5" in capsys.readouterr().err
+
+
+def test_verify_passes_and_reports_json(capsys):
+    code, out, _ = run(capsys, "verify", "--json")
+    assert code == 0
+    checks = json.loads(out)
+    assert checks and all(c["ok"] for c in checks)
+    assert {"c1.renyi[0.5].float64", "baer.entropy.dps=50", "baer.renyi[2]"} <= {c["id"] for c in checks}
+
+
+@pytest.mark.skipif(shutil.which("typicality") is None, reason="console script not installed")
+def test_console_script_help():
+    out = subprocess.run(["typicality", "measures", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--alpha" in out and "--dps" in out and "--bits" in out and "--json" in out

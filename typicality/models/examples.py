@@ -1,0 +1,62 @@
+"""The paper's example models, built in (math.md B.5, B.7, C1, C2).
+
+Each constructor's docstring gives the closed forms that :mod:`tests` and ``typicality verify`` check the exact
+measures against; ``EXAMPLES`` maps the names that the command line accepts (``builtin:NAME``) to them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from typicality.models.baer import BaerLM
+from typicality.models.ngram import NGramLM
+
+LN2 = math.log(2)
+
+
+def c1_counterexample() -> NGramLM:
+    """Counterexample to Prop. 3 as stated (math.md C1): |Σ| = 2, p(eos | ·) = 1/2, next symbols uniform.
+
+    p(y) = ½·4^{−|y|}, |Y| ~ Geometric(½) on {0, 1, ...}. Closed forms: H = 3 ln 2, σ² = 8 ln² 2, E|Y| = 1,
+    ξ = 1/2, length-tail rate 1/2, Σ_y p(y)^α = 2^{−α} / (1 − 2^{1−2α}) for α > 1/2 and ∞ for α ≤ 1/2
+    (so α₀ = 1/2 although the model is eos-bounded: the paper's Prop. 3 fails for α ≤ 1/2).
+    """
+    return NGramLM(1, "</s>", {"": {"a": "0.25", "b": "0.25", "</s>": "0.5"}})
+
+
+def c2_bigram() -> NGramLM:
+    """Tight bigram that is not eos-bounded (math.md C2): p(b | a) = 1, p(eos | b) = p(a | b) = 1/2.
+
+    The start context emits a with probability 1, so the strings are (ab)^k, k ≥ 1, with p = 2^{−k}.
+    Closed forms: H = 2 ln 2, σ² = 2 ln² 2, E|Y| = 4, ξ = 0, length-tail rate 1/√2,
+    Σ_y p(y)^α = 1/(2^α − 1) for every α > 0 (α₀ = 0).
+    """
+    return NGramLM(2, "</s>", {"": {"a": "1"}, "a": {"b": "1"}, "b": {"a": "0.5", "</s>": "0.5"}})
+
+
+def example1_bigram() -> NGramLM:
+    """Example 1 (App. A; math.md B.5) completed as a bigram LM over Σ = {a, b}.
+
+    p(·|ε) = (0.5, 0.45, 0.05), p(·|a) = (0.5, 0.05, 0.45), p(·|b) = (0.3, 0.32, 0.38) over (a, b, eos).
+    p(a) = 0.225 > p(b) = 0.171, yet top-2 local normalization reverses the order (0.2493 < 0.2571).
+    """
+    return NGramLM(2, "</s>", {
+        "": {"a": "0.5", "b": "0.45", "</s>": "0.05"},
+        "a": {"a": "0.5", "b": "0.05", "</s>": "0.45"},
+        "b": {"a": "0.3", "b": "0.32", "</s>": "0.38"},
+    })
+
+
+def baer() -> BaerLM:
+    """Baer's tight LM with infinite entropy (App. C, Prop. 2; math.md B.7)."""
+    return BaerLM()
+
+
+EXAMPLES: dict[str, Callable[[], Any]] = {
+    "c1": c1_counterexample,
+    "c2": c2_bigram,
+    "example1": example1_bigram,
+    "baer": baer,
+}

@@ -1,0 +1,289 @@
+"""Number systems: one algorithm, run in float64 or in mpmath at any precision.
+
+Every exact measure in :mod:`typicality.measures` is written once, against the small interface of
+:class:`Arithmetic`, and runs either in IEEE float64 (numpy/scipy, the default) or in mpmath at ``dps`` decimal
+digits (numpy object arrays of ``mpf``; precision is a context, as in ``mpmath.workdps``).
+
+>>> from fractions import Fraction
+>>> with arithmetic(30) as num:
+...     x = num.array([Fraction(1, 3)])
+...     print(num.to_output(num.log(x)[0]))
+-1.09861228866810969139524523692
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
+
+Number = float | int | Fraction | Decimal | str
+
+# Above this many states the float64 path switches to sparse matrices (SuperLU solves, ARPACK eigenpairs).
+DENSE_LIMIT = 1500
+
+
+class Arithmetic:
+    """Interface of a number system; see :class:`Float64` and :class:`MPMath`."""
+
+    dps: int | None
+    #: relative accuracy that a well-conditioned computation reaches in this number system
+    eps: float
+
+    def scalar(self, x: Number) -> Any:
+        raise NotImplementedError
+
+    def array(self, values: Sequence[Number] | np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def zeros(self, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def log(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def exp(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def matrix(self, n: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> Any:
+        """The n x n matrix with ``values`` summed at (``rows``, ``cols``)."""
+        raise NotImplementedError
+
+    def matvec(self, M: Any, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def solve_resolvent(self, M: Any, rhs: np.ndarray) -> np.ndarray:
+        """Solve (I - M) x = rhs."""
+        raise NotImplementedError
+
+    def perron(self, M: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+        """Perron root of a non-negative irreducible M with left and right Perron vectors."""
+        raise NotImplementedError
+
+    def to_output(self, x: Any) -> Any:
+        """A user-facing number: ``float`` in float64, ``mpmath.mpf`` otherwise."""
+        raise NotImplementedError
+
+
+class Float64(Arithmetic):
+    dps = None
+    eps = float(np.finfo(np.float64).eps)
+
+    def scalar(self, x: Number) -> float:
+        return float(x)
+
+    def array(self, values):
+        return np.asarray([float(v) for v in values] if not isinstance(values, np.ndarray) else values,
+                          dtype=np.float64)
+
+    def zeros(self, n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.float64)
+
+    def log(self, x):
+        with np.errstate(divide="ignore"):
+            return np.log(x)
+
+    def exp(self, x):
+        return np.exp(x)
+
+    def matrix(self, n, rows, cols, values):
+        if n > DENSE_LIMIT:
+            return scipy.sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
+        M = np.zeros((n, n), dtype=np.float64)
+        np.add.at(M, (rows, cols), values)
+        return M
+
+    def matvec(self, M, x):
+        return np.asarray(M @ x, dtype=np.float64)
+
+    def solve_resolvent(self, M, rhs):
+        n = rhs.shape[0]
+        if scipy.sparse.issparse(M):
+            A = (scipy.sparse.identity(n, format="csc") - M).tocsc()
+            return np.asarray(scipy.sparse.linalg.spsolve(A, rhs), dtype=np.float64)
+        return np.linalg.solve(np.eye(n) - M, rhs)
+
+    def perron(self, M):
+        n = M.shape[0]
+        if n > 1:
+            right = _power_iteration(M)
+            left = _power_iteration(M.T) if right is not None else None
+            if right is not None and left is not None:
+                return right[0], left[1], right[1]
+        return self._perron_eig(M)
+
+    def _perron_eig(self, M):
+        if scipy.sparse.issparse(M) and M.shape[0] > 2:
+            vals, right = scipy.sparse.linalg.eigs(M, k=1, which="LR")
+            _, left = scipy.sparse.linalg.eigs(M.T.tocsr(), k=1, which="LR")
+            rho = float(vals[0].real)
+            return rho, np.abs(left[:, 0].real), np.abs(right[:, 0].real)
+        M = M.toarray() if scipy.sparse.issparse(M) else M
+        vals, left, right = scipy.linalg.eig(M, left=True, right=True)
+        # The Perron root of a non-negative matrix is real and has the largest real part (and modulus).
+        i = int(np.argmax(vals.real))
+        rho = float(vals[i].real)
+        return rho, np.abs(left[:, i].real), np.abs(right[:, i].real)
+
+    def to_output(self, x):
+        return float(x)
+
+
+def _power_iteration(M: Any, rtol: float = 4e-15) -> tuple[float, np.ndarray] | None:
+    """Perron root and vector of a non-negative irreducible M by power iteration, or None if too slow.
+
+    Each step brackets the root by the Collatz–Wielandt bounds min_i (Mx)_i/x_i ≤ ρ ≤ max_i (Mx)_i/x_i (x > 0),
+    and stops when the bracket is within ``rtol``. M itself is tried first (fast for primitive M); then
+    M + I, which is primitive whenever M is irreducible, so it converges for periodic M too.
+    """
+    n = M.shape[0]
+    for shift, max_iter in ((0.0, 200), (1.0, 3000)):
+        x = np.full(n, 1.0 / n)
+        for _ in range(max_iter):
+            y = M @ x + shift * x
+            if not np.all(y > 0):
+                break
+            ratio = y / x
+            lo, hi = ratio.min(), ratio.max()
+            x = y / y.sum()
+            if hi - lo <= rtol * hi:
+                return float((lo + hi) / 2 - shift), x
+    return None
+
+
+class MPMath(Arithmetic):
+    """mpmath at ``dps`` digits; use inside ``with arithmetic(dps)`` so the context precision applies."""
+
+    def __init__(self, dps: int):
+        self.dps = dps
+        self.eps = float(mpmath.mpf(10) ** (-dps))
+        self._log = np.frompyfunc(mpmath.log, 1, 1)
+        self._exp = np.frompyfunc(mpmath.exp, 1, 1)
+
+    def scalar(self, x: Number):
+        if isinstance(x, Fraction):
+            return mpmath.mpf(x.numerator) / x.denominator
+        if isinstance(x, Decimal):
+            return mpmath.mpf(str(x))
+        return mpmath.mpf(x)
+
+    def array(self, values):
+        out = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            out[i] = self.scalar(v)
+        return out
+
+    def zeros(self, n: int) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        out[...] = mpmath.mpf(0)
+        return out
+
+    def log(self, x):
+        if isinstance(x, np.ndarray):
+            return self._log(x) if x.size else x
+        return mpmath.log(x)
+
+    def exp(self, x):
+        if isinstance(x, np.ndarray):
+            return self._exp(x) if x.size else x
+        return mpmath.exp(x)
+
+    def matrix(self, n, rows, cols, values):
+        M = np.empty((n, n), dtype=object)
+        M[...] = mpmath.mpf(0)
+        for r, c, v in zip(rows.tolist(), cols.tolist(), values, strict=True):
+            M[r, c] += v
+        return M
+
+    def matvec(self, M, x):
+        return M.dot(x)
+
+    def solve_resolvent(self, M, rhs):
+        n = rhs.shape[0]
+        if n == 0:
+            return rhs
+        A = mpmath.eye(n) - mpmath.matrix(M.tolist())
+        x = mpmath.lu_solve(A, mpmath.matrix(rhs.tolist()))
+        return np.array([x[i] for i in range(n)], dtype=object)
+
+    def perron(self, M):
+        n = M.shape[0]
+        if n == 1:
+            one = np.array([mpmath.mpf(1)], dtype=object)
+            return M[0, 0], one, one
+        E, EL, ER = mpmath.eig(mpmath.matrix(M.tolist()), left=True, right=True)
+        i = max(range(n), key=lambda k: mpmath.re(E[k]))
+        rho = mpmath.re(E[i])
+        left = np.array([abs(mpmath.re(EL[i, k])) for k in range(n)], dtype=object)
+        right = np.array([abs(mpmath.re(ER[k, i])) for k in range(n)], dtype=object)
+        return rho, left, right
+
+    def to_output(self, x):
+        return mpmath.mpf(x)
+
+
+@contextlib.contextmanager
+def arithmetic(dps: int | None = None) -> Iterator[Arithmetic]:
+    """Float64 when ``dps`` is None, else mpmath with ``dps`` decimal digits for the duration of the block."""
+    if dps is None:
+        yield Float64()
+        return
+    if isinstance(dps, bool) or not isinstance(dps, int):
+        raise TypeError(f"dps must be an int or None, got {dps!r}")
+    if dps < 5:
+        raise ValueError(f"dps must be at least 5, got {dps}")
+    with mpmath.workdps(dps):
+        yield MPMath(dps)
+
+
+def check_dps(dps: int | None) -> None:
+    """Validate a ``dps`` argument without entering a context."""
+    if dps is None:
+        return
+    if isinstance(dps, bool) or not isinstance(dps, int):
+        raise TypeError(f"dps must be an int or None, got {dps!r}")
+    if dps < 5:
+        raise ValueError(f"dps must be at least 5, got {dps}")
+
+
+def as_fraction(x: Number, *, name: str) -> Fraction:
+    """Exact rational value of a probability as written (a float is taken at its exact binary value)."""
+    if isinstance(x, bool):
+        raise TypeError(f"{name} must be a number, got {x!r}")
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, int):
+        return Fraction(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise ValueError(f"{name} must be finite, got {x!r}")
+        return Fraction(x)
+    if isinstance(x, Decimal):
+        if not x.is_finite():
+            raise ValueError(f"{name} must be finite, got {x!r}")
+        return Fraction(x)
+    if isinstance(x, np.floating | np.integer):
+        return as_fraction(x.item(), name=name)
+    if isinstance(x, str):
+        try:
+            return as_fraction(Decimal(x), name=name)
+        except ArithmeticError:
+            try:
+                return Fraction(x)
+            except (ValueError, ZeroDivisionError):
+                raise ValueError(f"{name} must be a number, got {x!r}") from None
+    if isinstance(x, mpmath.mpf):
+        if not mpmath.isfinite(x):
+            raise ValueError(f"{name} must be finite, got {x!r}")
+        m, e = mpmath.mpf(x).man_exp
+        return Fraction(int(m)) * (Fraction(2) ** int(e))
+    raise TypeError(f"{name} must be a number, got {type(x).__name__} {x!r}")
