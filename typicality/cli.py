@@ -65,9 +65,9 @@ def cmd_measures(args: argparse.Namespace) -> int:
     vwidth = max(len(r[1]) for r in rows)
     print(f"{args.model}  ({'float64' if d is None else f'mpmath, {d} digits'})")
     for name, value, note in rows:
-        print(f"  {name:<{width}}  {value:>{vwidth}}  {note}")
-    for name, reason in result.undefined.items():
-        print(f"  note: {name}: {reason}")
+        print(f"  {name:<{width}}  {value:>{vwidth}}  {note}".rstrip())
+    for reason in dict.fromkeys(result.undefined.values()):
+        print(f"  note: {reason}")
     return 0
 
 
