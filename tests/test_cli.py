@@ -90,12 +90,42 @@ def test_bad_inputs_exit_2_with_a_message(tmp_path, capsys):
     assert "at least 5" in capsys.readouterr().err
 
 
-def test_verify_passes_and_reports_json(capsys):
-    code, out, _ = run(capsys, "verify", "--json")
+def test_verify_only_reports_the_ledger_contract(capsys):
+    code, out, _ = run(capsys, "verify", "--json", "--only", "prop3", "cor2")
     assert code == 0
-    checks = json.loads(out)
-    assert checks and all(c["ok"] for c in checks)
-    assert {"c1.renyi[0.5].float64", "baer.entropy.dps=50", "baer.renyi[2]"} <= {c["id"] for c in checks}
+    entries = json.loads(out)
+    assert [e["id"] for e in entries] == ["prop3", "cor2"]
+    for e in entries:
+        assert set(e) == {"id", "verdict", "evidence", "details"}
+    assert entries[0]["verdict"] == "false-as-stated" and "counterexample" in entries[0]["evidence"]
+    assert entries[1]["verdict"] == "holds-corrected"
+    code, _, err = run(capsys, "verify", "--only", "nope")
+    assert code == 2 and "unknown claim id" in err
+
+
+def test_bounds_json_contract_and_values(capsys):
+    code, out, _ = run(capsys, "bounds", "builtin:c1", "--n", "50", "--eps", "0.5", "--json", "--corpora", "2000")
+    assert code == 0
+    data = json.loads(out)
+    assert {"entropy", "varentropy", "chebyshev", "chernoff", "chernoff_orders", "empirical_tail"} <= set(data)
+    assert data["chebyshev"] == pytest.approx(8 * math.log(2) ** 2 / (50 * 0.25), rel=1e-12)
+    assert 0.5 < data["chernoff_orders"]["upper"] < 1 < data["chernoff_orders"]["lower"]
+    assert 0 <= data["empirical_tail"] <= 1
+
+
+def test_bounds_unavailable_and_bad_input(tmp_path, capsys):
+    code, out, _ = run(capsys, "bounds", "builtin:baer", "--n", "10", "--eps", "0.5", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["chebyshev"] is None and data["chernoff"] is None
+    assert data["unavailable"].startswith("bound not available") and "infinite" in data["unavailable"]
+    path = write_model(tmp_path, {"": {"a": 0.5, "</s>": 0.5}, "a": {"a": 1.0}})
+    code, out, _ = run(capsys, "bounds", str(path), "--n", "10", "--eps", "0.5")
+    assert code == 0 and "bound not available" in out and "not tight" in out
+    for bad, msg in ((["--n", "0", "--eps", "1"], "n (the corpus size N) must be an int >= 1, got 0"),
+                     (["--n", "5", "--eps", "0"], "eps must be a finite number > 0, got 0.0"),
+                     (["--n", "5", "--eps", "-1"], "eps must be a finite number > 0, got -1.0")):
+        code, _, err = run(capsys, "bounds", "builtin:c1", *bad)
+        assert code == 2 and msg in err, err
 
 
 @pytest.mark.skipif(shutil.which("typicality") is None, reason="console script not installed")

@@ -68,3 +68,60 @@ def enumerate_strings(model: Any, max_length: int, *, dps: int | None = None, mi
                                      f"{depth}; lower max_length or raise min_prefix_prob")
             frontier = nxt
         return Enumeration(strings, [num.to_output(p) for p in probs], num.to_output(tail), max_length, dps)
+
+
+@dataclass(frozen=True)
+class SurprisalLaw:
+    """The law of p(Y) up to a length: ``values[i]`` is a string probability, ``masses[i]`` the total probability
+    of the listed strings that have it; ``tail_mass`` is the rest."""
+
+    values: list[float]
+    masses: list[float]
+    tail_mass: float
+    max_length: int
+
+
+def surprisal_law(model: Any, max_length: int, *, max_classes: int = 200_000) -> SurprisalLaw:
+    """The distribution of the string probability p(Y) over strings of length ≤ ``max_length`` (float64).
+
+    For a finite-state model, prefixes that reach the same state with the same probability have the same future,
+    so they are merged: the work grows with the number of distinct (state, probability) pairs, not with |Σ|ⁿ.
+    Other models fall back to :func:`enumerate_strings`.
+    """
+    from typicality.models.finite_state import FiniteStateLM
+
+    max_length = check_max_length(max_length)
+    if max_length is None:
+        raise ValueError("max_length must be a non-negative int, got None")
+    merged: dict[float, float] = {}
+
+    def add(value: float, mass: float) -> None:
+        key = float(f"{value:.13e}")
+        merged[key] = merged.get(key, 0.0) + mass
+
+    if not isinstance(model, FiniteStateLM):
+        e = enumerate_strings(model, max_length)
+        for p in e.probs:
+            add(float(p), float(p))
+        return SurprisalLaw(list(merged), [merged[k] for k in merged], float(e.tail_mass), max_length)
+    table, dest, eos = model._table, model._dest, model.eos_index
+    frontier: dict[tuple[int, float], tuple[float, float]] = {(model.start_index, 1.0): (1.0, 1.0)}
+    tail = 0.0
+    for depth in range(max_length + 1):
+        nxt: dict[tuple[int, float], tuple[float, float]] = {}
+        for (s, _), (q, mass) in frontier.items():
+            if table[s, eos] > 0:
+                add(q * table[s, eos], mass * table[s, eos])
+            for j in np.flatnonzero(table[s, :eos]).tolist():
+                qa, ma = q * table[s, j], mass * table[s, j]
+                if depth == max_length:
+                    tail += ma
+                    continue
+                key = (int(dest[s, j]), float(f"{qa:.13e}"))
+                old = nxt.get(key)
+                nxt[key] = (qa, ma + (old[1] if old else 0.0))
+        if len(nxt) > max_classes:
+            raise ValueError(f"more than max_classes={max_classes} (state, probability) classes at length "
+                             f"{depth + 1}; lower max_length")
+        frontier = nxt
+    return SurprisalLaw(list(merged), [merged[k] for k in merged], tail, max_length)

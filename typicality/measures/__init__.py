@@ -11,6 +11,7 @@ function                    quantity                                            
 ``entropy``                 H(p) = −Σ_y p(y) log p(y)                                             B.8
 ``varentropy``              σ² = Var_p[−log p(Y)]                                                 Eq. 11
 ``renyi_entropy``           H_α(p) = log(Σ_y p(y)^α) / (1 − α); H_1 = H; H_∞ = −log max_y p(y)    Def. 2
+``renyi_sum``               Σ_y p(y)^α, the Rényi series (∞ for α ≤ α₀)                           C1, C7
 ``renyi_threshold``         α₀ = inf{α > 0 : H_α(p) < ∞} (finite exactly for α > α₀)              C1, G
 ``expected_length``         E|Y|                                                                  B.8
 ``eos_bound``               ξ = min over reachable prefixes of p(eos | prefix)                    Def. 3
@@ -66,6 +67,7 @@ __all__ = [
     "measures",
     "parse_alpha",
     "renyi_entropy",
+    "renyi_sum",
     "renyi_threshold",
     "varentropy",
 ]
@@ -210,6 +212,22 @@ def renyi_entropy(model: Any, alpha: Any, *, dps: int | None = None, units: str 
         if s == math.inf:
             return num.to_output(num.scalar(float("inf")))
         return _in_units(num, num.log(s) / (1 - num.scalar(a)), units)
+
+
+def renyi_sum(model: Any, alpha: Any, *, dps: int | None = None) -> Any:
+    """The Rényi series Σ_y p(y)^α (α > 0, finite), ``inf`` when it diverges (α ≤ α₀).
+
+    exp((1 − α) H_α) for α ≠ 1; for temperature τ = 1/α it is the global normalizer Z_T of math.md C7.
+    """
+    a = parse_alpha(alpha)
+    if a == math.inf:
+        raise ValueError("alpha must be finite for the Rényi series, got inf")
+    eng = _engine(model)
+    _require_tight(model, "the Rényi series")
+    with arithmetic(dps) as num:
+        if a == 1:
+            return num.to_output(eng.mass(model, num))
+        return num.to_output(eng.renyi_sum(model, num, num.scalar(a)))
 
 
 def renyi_threshold(model: Any, *, dps: int | None = None) -> Any:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 from typicality.models.baer import BaerLM
+from typicality.models.finite_state import FiniteStateLM
 from typicality.models.ngram import NGramLM
 
 LN2 = math.log(2)
@@ -60,3 +62,23 @@ EXAMPLES: dict[str, Callable[[], Any]] = {
     "example1": example1_bigram,
     "baer": baer,
 }
+
+
+def c3_left_skewed(symbols: int = 100) -> FiniteStateLM:
+    """An eos-bounded, non-trivial LM whose lower surprisal tail is the heavy one (math.md C3).
+
+    From the start, eos with probability 1/5, else one of ``symbols`` symbols uniformly; after that, eos with
+    probability 1 − 10⁻⁶, else a uniform symbol again. The empty string has surprisal ln 5 ≈ 1.6, almost every
+    other string ≈ ln 125 ≈ 4.8: the surprisal is left-skewed, so P(mean ≤ H − ε) decays more slowly than
+    P(mean ≥ H + ε), and Thm. 2's two-sided bound 2·exp(−N(1−α)(ε − Δ_α)) — the upper-tail exponent used "by
+    symmetry" — is exceeded by the exact probability (e.g. N = 40, ε = 1).
+    """
+    names = [f"w{i}" for i in range(symbols)]
+    first = {a: (Fraction(4, 5) / symbols, "rest") for a in names}
+    first["</s>"] = Fraction(1, 5)
+    rest = {a: (Fraction(1, 10**6) / symbols, "rest") for a in names}
+    rest["</s>"] = 1 - Fraction(1, 10**6)
+    return FiniteStateLM(names, "</s>", "start", {"start": first, "rest": rest})
+
+
+EXAMPLES["c3"] = c3_left_skewed

@@ -1,0 +1,149 @@
+"""Hypothesis strategies for property tests over language models and probability vectors.
+
+Used by typicality's own test suite and by the claim ledger's *property* evidence; public so that users can
+write property suites over their own invariants. A drawn n-gram model is an :class:`NGramSpec` (order, alphabet,
+contexts with exact Fraction rows summing to exactly 1), so a test can compute references from the rows alone.
+
+>>> from hypothesis import given, settings
+>>> from typicality import measures
+>>> @settings(max_examples=5, derandomize=True)
+... @given(ngram_specs(kind="tight"))
+... def entropy_is_non_negative(spec):
+...     assert measures.entropy(spec.build()) >= 0
+>>> entropy_is_non_negative()
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+EOS = "</s>"
+SYMBOLS = ("a", "b", "c", "d")
+KINDS = ("any", "tight", "eos_bounded", "tight_not_eos_bounded", "not_tight")
+
+
+@dataclass(frozen=True)
+class NGramSpec:
+    order: int
+    alphabet: tuple[str, ...]
+    contexts: dict[str, dict[str, Fraction]]
+
+    def build(self):
+        from typicality.models import NGramLM
+
+        return NGramLM(self.order, EOS, self.contexts, alphabet=list(self.alphabet))
+
+    @cached_property
+    def model(self):
+        return self.build()
+
+    @property
+    def eos_bound(self) -> Fraction:
+        """min over all contexts (reachable or not) of p(eos | context)."""
+        return min(row.get(EOS, Fraction(0)) for row in self.contexts.values())
+
+
+@st.composite
+def exact_rows(draw, symbols: tuple[str, ...], *, min_eos: int = 0, max_weight: int = 8,
+               eos_zero: bool | None = None) -> dict[str, Fraction]:
+    """A row over ``symbols`` + eos from small-integer weights, normalized exactly (sums to exactly 1).
+
+    ``min_eos`` is a lower bound on the eos weight; ``eos_zero`` forces (True) or forbids (False) p(eos) = 0.
+    """
+    weights = [draw(st.integers(0, max_weight)) for _ in symbols]
+    if eos_zero is True:
+        eos = 0
+    else:
+        eos = draw(st.integers(max(min_eos, 1 if eos_zero is False else 0), max_weight + min_eos))
+    total = sum(weights) + eos
+    if total == 0:
+        eos, total = 1, 1
+    row = {a: Fraction(w, total) for a, w in zip(symbols, weights, strict=True) if w > 0}
+    if eos:
+        row[EOS] = Fraction(eos, total)
+    return row
+
+
+def all_contexts(order: int, alphabet: tuple[str, ...]) -> list[str]:
+    """Every context of an order-n model: all words of length < n over the alphabet, space-joined."""
+    out = []
+    for k in range(order):
+        out += [" ".join(c) for c in itertools.product(alphabet, repeat=k)]
+    return out
+
+
+@st.composite
+def ngram_specs(draw, *, kind: str = "any", max_symbols: int = 3, max_order: int = 3,
+                min_eos_weight: int = 1) -> NGramSpec:
+    """Small n-gram models with exact rows. ``kind``:
+
+    * ``eos_bounded``: every context gives eos weight ≥ ``min_eos_weight`` (≥ 1) in its row;
+    * ``tight``: tight; eos may have probability 0 in some contexts;
+    * ``tight_not_eos_bounded``: tight, with p(eos) = 0 in some reachable context (math.md C2);
+    * ``not_tight``: some reachable context cannot reach eos (a symbol repeated forever);
+    * ``any``: no condition.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    k = draw(st.integers(1, max_symbols))
+    order = draw(st.integers(1, max_order))
+    alphabet = SYMBOLS[:k]
+    contexts = {}
+    for ctx in all_contexts(order, alphabet):
+        if kind == "eos_bounded":
+            contexts[ctx] = draw(exact_rows(alphabet, min_eos=min_eos_weight, eos_zero=False))
+        else:
+            contexts[ctx] = draw(exact_rows(alphabet))
+    names = sorted(contexts)
+    if kind == "tight_not_eos_bounded":
+        ctx = draw(st.sampled_from(names))
+        row = {a: p for a, p in contexts[ctx].items() if a != EOS}
+        if not row:
+            row = {draw(st.sampled_from(alphabet)): Fraction(1)}
+        total = sum(row.values())
+        contexts[ctx] = {a: p / total for a, p in row.items()}
+    elif kind == "not_tight":
+        a = draw(st.sampled_from(alphabet))
+        contexts[" ".join([a] * (order - 1))] = {a: Fraction(1)}
+        for m in range(order - 1):  # make the loop reachable: every shorter all-a context continues with a
+            contexts[" ".join([a] * m)] = {a: Fraction(1)}
+    spec = NGramSpec(order, alphabet, contexts)
+    if kind != "any":
+        from typicality.measures import eos_bound
+
+        model = spec.model
+        tight = model.is_tight
+        if kind in ("tight", "eos_bounded"):
+            assume(tight)
+        elif kind == "tight_not_eos_bounded":
+            assume(tight and eos_bound(model) == 0)
+        elif kind == "not_tight":
+            assume(not tight)
+    return spec
+
+
+@st.composite
+def unigram_rows(draw, max_symbols: int = 4) -> tuple[list[Fraction], Fraction]:
+    """(symbol probabilities, eos probability) of a one-state model, eos > 0, exact."""
+    k = draw(st.integers(1, max_symbols))
+    weights = [draw(st.integers(0, 12)) for _ in range(k)]
+    eos = draw(st.integers(1, 12))
+    total = sum(weights) + eos
+    return [Fraction(w, total) for w in weights], Fraction(eos, total)
+
+
+@st.composite
+def finite_support_distributions(draw, *, min_size: int = 1, max_size: int = 8) -> dict[tuple[str, ...], Fraction]:
+    """{string: probability} over distinct short strings, exact, summing to 1 (for FiniteSupportLM)."""
+    n = draw(st.integers(min_size, max_size))
+    strings = draw(st.lists(st.lists(st.sampled_from(SYMBOLS[:2]), max_size=3).map(tuple), min_size=n,
+                            max_size=n, unique=True))
+    weights = [draw(st.integers(1, 20)) for _ in strings]
+    total = sum(weights)
+    return {y: Fraction(w, total) for y, w in zip(strings, weights, strict=True)}
