@@ -51,24 +51,23 @@ def check_n_eps(n: Any, eps: Any) -> tuple[int, float]:
     return int(n), float(eps)
 
 
-def _entropy_or_fail(model: Any) -> float:
+def _finite_measure(measure: Any, model: Any, name: str, example: str = "") -> float:
+    """A measure that a bound needs, or BoundUnavailableError saying why it is unavailable."""
     try:
-        h = float(M.entropy(model))
+        value = float(measure(model))
     except M.UndefinedMeasureError as e:
         raise BoundUnavailableError(f"bound not available: {e}") from None
-    if not math.isfinite(h):
-        raise BoundUnavailableError("bound not available: the entropy is infinite (e.g. Baer's model, Prop. 2)")
-    return h
+    if not math.isfinite(value):
+        raise BoundUnavailableError(f"bound not available: the {name} is infinite{example}")
+    return value
+
+
+def _entropy_or_fail(model: Any) -> float:
+    return _finite_measure(M.entropy, model, "entropy", " (e.g. Baer's model, Prop. 2)")
 
 
 def _varentropy_or_fail(model: Any) -> float:
-    try:
-        v = float(M.varentropy(model))
-    except M.UndefinedMeasureError as e:
-        raise BoundUnavailableError(f"bound not available: {e}") from None
-    if not math.isfinite(v):
-        raise BoundUnavailableError("bound not available: the varentropy is infinite")
-    return v
+    return _finite_measure(M.varentropy, model, "varentropy")
 
 
 def chebyshev_bound_from(varentropy: float, n: int, eps: float) -> float:
