@@ -14,11 +14,13 @@ Example::
 from types import ModuleType
 
 from . import (
+    alg1,
     c8,
     cor3,
     eq8,
     eq11,
     eq41,
+    example1,
     lemma1,
     prop1,
     prop2,
@@ -50,6 +52,8 @@ ALL: dict[str, ModuleType] = {
         cor3,
         eq41,
         c8,
+        example1,
+        alg1,
     )
 }
 

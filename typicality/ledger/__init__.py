@@ -13,7 +13,8 @@ from typicality.ledger import adaptor_claims, aep_claims, corpus_claims, model_c
 from typicality.ledger.core import FAILED, LEVELS, REGISTRY, VERDICTS, Claim, Entry, Evidence
 
 ORDER = ["eq8", "eq11", "prop1", "prop2", "prop3", "prop3_corrected", "prop4", "prop5", "lemma1", "cor1", "cor2",
-         "cor3", "thm2_upper", "thm2_lower", "example1", "eq41", "alg1", "simpson", "c8"]
+         "cor3", "thm2_upper", "thm2_lower", "example1", "eq41", "alg1", "imha_official", "cramers_v", "simpson",
+         "c8"]
 
 __all__ = ["FAILED", "LEVELS", "ORDER", "REGISTRY", "VERDICTS", "Claim", "Entry", "Evidence", "run_ledger"]
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
+from hypothesis import strategies as st
 
 from typicality import bounds as B
 from typicality import measures as M
+from typicality.adaptors import ADAPTORS, make
+from typicality.diagnostics import cramers_v, hoeffding_radius, markov_tv_bound
+from typicality.enumeration import enumerate_strings
+from typicality.imha import doeblin_constant, imha, imha_corpus
+from typicality.induced import NormalizerError, enumerate_global, global_model, local_model
 from typicality.ledger.core import Evidence, claim, guarded, symbolic
+from typicality.ledger.properties import property_check
 from typicality.models import FiniteSupportLM, examples
+from typicality.testing import ngram_specs
 
 
 @claim("eq8", "Eq. 8 (global normalization preserves the transform's scores)", "math.md B.2 Eq. 6–8, C7",
@@ -21,25 +30,155 @@ def eq8() -> list[Evidence]:
     z2, z15 = M.renyi_sum(c1, "0.5"), M.renyi_sum(c1, 1 / 1.5)
     return [
         symbolic("eq8"),
+        property_check("π_T by weight pushing is tight and π_T(y)/π_T(y′) = π̃_T(y)/π̃_T(y′) (enumerated products "
+                       "of T) on random n-gram models and adaptors", _eq8_ratios,
+                       ngram_specs(kind="eos_bounded", max_symbols=2, max_order=2, min_eos_weight=2),
+                       st.sampled_from([("top_k", 2), ("top_p", 0.8), ("temperature", 0.7), ("eta", 0.05),
+                                        ("typical", 0.9), ("min_p", 0.3)]), max_examples=30),
         Evidence("counterexample", "C7: global temperature on the C1 model: Z_T = Σ p^{1/τ} = ∞ at τ = 2 (no π_T "
                  f"exists), finite at τ = 1.5 (Z_T = {float(z15):.6f})", z2 == math.inf and math.isfinite(z15),
                  {"Z_tau_2": z2, "Z_tau_1.5": z15}),
     ]
 
 
+def _eq8_ratios(spec, choice) -> None:
+    name, value = choice
+    model, adaptor = spec.model, make(name, **{ADAPTORS[name][1]: value})
+    try:
+        g = global_model(model, adaptor)
+    except NormalizerError:
+        return
+    assert abs(float(M.mass(g.model)) - 1) < 1e-9 and g.model.is_tight
+    e = enumerate_global(model, adaptor, 3)
+    pairs = [(y, s) for y, s in zip(e.strings, e.scores, strict=True) if s > 0]
+    for (y, a), (z, b) in itertools.pairwise(pairs):
+        assert abs(g.prob(y) / g.prob(z) - a / b) <= 1e-9 * (a / b)
+
+
 @claim("example1", "Example 1 (local normalization reverses the order)", "math.md B.5, App. A",
        "With p(·|ε) = (0.5, 0.45, 0.05), p(·|a) = (0.5, 0.05, 0.45), p(·|b) = (0.3, 0.32, 0.38) over (a, b, eos) "
-       "and top-2: p(a) > p(b) but q_T(a) < q_T(b).", "pending",
-       note="needs typicality.adaptors (issue 4); the model is builtin:example1")
+       "and top-2: p(a) = 0.225 > p(b) = 0.171 but q_T(a) = 0.2493 < q_T(b) = 0.2571; the globally normalized "
+       "π_T keeps p's order.", "holds")
 def example1() -> list[Evidence]:
-    return []
+    return [symbolic("example1"), _example1_library(),
+            property_check("Hypothesis finds reversals in random bigram models under top-k and top-p",
+                           _no_reversal, ngram_specs(kind="eos_bounded", max_symbols=3, max_order=2),
+                           st.sampled_from([("top_k", 2), ("top_p", 0.7)]), max_examples=300, expect_failure=True)]
 
 
-@claim("alg1", "Algorithm 1 (IMHA samples the global adaptor)", "math.md B.2 Algorithm 1, C12, C-R R1",
-       "The independent Metropolis–Hastings chain with proposals from q_T and weights w = Π_t Z_t has stationary "
-       "law π_T.", "pending", note="needs the IMHA (issue 4)")
+@guarded("counterexample")
+def _example1_library() -> Evidence:
+    model, top2 = examples.example1_bigram(), make("top_k", k=2)
+    q, g = local_model(model, top2), global_model(model, top2)
+    a, b = ("a",), ("b",)
+    ok = (model.prob(a) > model.prob(b) and q.prob(a) < q.prob(b) and g.prob(a) > g.prob(b)
+          and abs(q.prob(a) - 90 / 361) < 1e-15 and abs(q.prob(b) - 18 / 70) < 1e-15)
+    return Evidence("counterexample", f"builtin:example1 with typicality.adaptors top-2: p(a) = {model.prob(a):.4f} > "
+                    f"p(b) = {model.prob(b):.4f}; local q_T(a) = {q.prob(a):.4f} < q_T(b) = {q.prob(b):.4f}; "
+                    f"global π_T(a) = {g.prob(a):.4f} > π_T(b) = {g.prob(b):.4f}", ok, {})
+
+
+def _no_reversal(spec, choice) -> None:
+    """Asserts that no reversal exists; the property search is expected to falsify it."""
+    name, value = choice
+    model, adaptor = spec.model, make(name, **{ADAPTORS[name][1]: value})
+    q = local_model(model, adaptor)
+    try:
+        g = global_model(model, adaptor)
+    except NormalizerError:
+        return
+    strings = [y for y in enumerate_strings(model, 2).strings if g.prob(y) > 0]
+    assert not any(g.prob(y) > g.prob(z) and q.prob(y) < q.prob(z) for y in strings for z in strings)
+
+
+@claim("alg1", "Algorithm 1 (IMHA samples the global adaptor)", "math.md B.2 Algorithm 1, C12",
+       "The independent Metropolis–Hastings chain with proposals from q_T, weights w = π̃_T/q_T = Π_t Z_t and "
+       "acceptance min(1, w(y′)/w(y)) has stationary law π_T, and is uniformly ergodic with "
+       "‖Pⁿ(x,·) − π_T‖ ≤ (1 − Z_T/w*)ⁿ when w* = sup w < ∞.", "holds")
 def alg1() -> list[Evidence]:
-    return []
+    return [symbolic("alg1"), _imha_empirical(make("top_k", k=2)), _imha_empirical(make("temperature", t=0.6))]
+
+
+def _final_state_frequencies(model, adaptor, chains: int, steps: int, seed: int, accept_all: bool = False):
+    result = imha(model, adaptor, steps, np.random.default_rng(seed), chains=chains, accept_all=accept_all)
+    batch = result.proposals
+    counts: dict = {}
+    for r in result.final_rows():
+        key = tuple(model.alphabet[j] for j in batch.symbols[r, : batch.lengths[r]])
+        counts[key] = counts.get(key, 0) + 1
+    return {y: c / chains for y, c in counts.items()}, result
+
+
+@guarded("empirical")
+def _imha_empirical(adaptor, chains: int = 100_000, steps: int = 20) -> Evidence:
+    """K independent chains' final states are i.i.d. with law within (1 − λ)^M of π_T: Hoeffding at δ = 1e-9."""
+    model = examples.example1_bigram()
+    target = global_model(model, adaptor)
+    freq, result = _final_state_frequencies(model, adaptor, chains, steps, seed=11)
+    top = sorted(freq, key=freq.get, reverse=True)[:10]
+    lam = doeblin_constant(model, adaptor)
+    radius = hoeffding_radius(chains, 1e-9 / len(top)) + markov_tv_bound(lam, steps)
+    worst = max(abs(freq[y] - target.prob(y)) for y in top)
+    return Evidence("empirical", f"example1, {adaptor!r}: {chains} chains x {steps} steps (acceptance "
+                    f"{result.acceptance_rate.mean():.3f}); final-state frequencies of the 10 commonest strings "
+                    f"within {worst:.4f} of the exact π_T (allowed {radius:.4f}: Hoeffding at δ = 1e-9 + TV "
+                    f"(1 − {lam:.3f})^{steps})", worst <= radius, {"worst": worst, "radius": radius, "doeblin": lam})
+
+
+@claim("imha_official", "'Locally normalized adaptors approximate global ones' (>99.99% IMHA acceptance)",
+       "math.md C-R R1, R6; paper §6.2",
+       "The official code's IMHA accepts every proposal (a 1-tuple is always truthy), so its acceptance rate is "
+       "(M−1)/M whatever the target, and its 'globally normalized' corpora are the locally normalized ones. With "
+       "the acceptance test actually applied, the chain's law is π_T, measurably different from q_T.", "artifact")
+def imha_official() -> list[Evidence]:
+    model, top2 = examples.example1_bigram(), make("top_k", k=2)
+    chains, steps = 100_000, 20
+    bug, bug_run = _final_state_frequencies(model, top2, chains, steps, seed=12, accept_all=True)
+    fixed, fixed_run = _final_state_frequencies(model, top2, chains, steps, seed=13)
+    q, g = local_model(model, top2), global_model(model, top2)
+    radius = hoeffding_radius(chains, 1e-9 / 20) + markov_tv_bound(doeblin_constant(model, top2), steps)
+    top = sorted(bug, key=bug.get, reverse=True)[:10]
+    bug_vs_q = max(abs(bug[y] - q.prob(y)) for y in top)
+    bug_vs_pi = max(abs(bug[y] - g.prob(y)) for y in top)
+    fixed_vs_pi = max(abs(fixed.get(y, 0.0) - g.prob(y)) for y in top)
+    ok = (bug_run.acceptance_rate.mean() == 1.0 and bug_vs_q <= radius and bug_vs_pi > 3 * radius
+          and fixed_vs_pi <= radius and fixed_run.acceptance_rate.mean() < 0.95)
+    corpus_states, corpus_accepted = imha_corpus(np.log(np.r_[np.ones(10), np.full(10, 1e-3)]), 10_000,
+                                                 np.random.default_rng(14), accept_all=True)
+    return [
+        Evidence("empirical", f"example1, top-2: accepting every proposal gives acceptance 1 and the law of q_T "
+                 f"(max deviation {bug_vs_q:.4f} ≤ {radius:.4f}), {bug_vs_pi:.4f} away from π_T; the correct test "
+                 f"accepts {fixed_run.acceptance_rate.mean():.3f} and matches π_T ({fixed_vs_pi:.4f})", ok,
+                 {"bug_vs_q": bug_vs_q, "bug_vs_pi": bug_vs_pi, "fixed_vs_pi": fixed_vs_pi, "radius": radius}),
+        Evidence("counterexample", "corpus mode with the official rule: every one of 10,000 proposals accepted "
+                 "although 10 of the 20 corpus items have weight 10⁻³ relative to the others "
+                 f"(acceptance {corpus_accepted / 10_000:.4f})", corpus_accepted == 10_000,
+                 {"accepted": corpus_accepted, "states": len(corpus_states)}),
+    ]
+
+
+@claim("cramers_v", "'Cramér's V < 0.1 shows the IMHA chain has converged'", "math.md C-R R3; paper §6.2",
+       "Cramér's V of the lag-1 transition table is ≈ sqrt((K−1)/n) even for perfectly independent draws over K "
+       "states, so V < 0.1 measures the chain length (n ≳ 100 K), not mixing; Bergsma's bias-corrected V is ≈ 0 "
+       "for independent draws.", "artifact")
+def cramers_v_claim() -> list[Evidence]:
+    return [_cramers_v_law()]
+
+
+@guarded("empirical")
+def _cramers_v_law() -> Evidence:
+    rng = np.random.default_rng(15)
+    rows = {}
+    ok = True
+    for n, published in ((2_000, 0.79), (50_000, 0.197), (200_000, 0.088)):
+        cv = cramers_v(rng.integers(0, 2000, n))  # i.i.d.: a perfectly mixed chain over K = 2000 states
+        rows[n] = {"v": cv.v, "v_corrected": cv.v_corrected, "official_run": published}
+        ok &= abs(cv.v - min(1.0, math.sqrt(1999 / n))) < 0.03 or (n == 2_000 and cv.v > 0.75)
+        ok &= cv.v_corrected < 0.05
+    return Evidence("empirical", "i.i.d. draws over 2000 states: V = "
+                    + ", ".join(f"{rows[n]['v']:.3f} at n = {n:,}" for n in rows)
+                    + " (the official runs printed 0.79, 0.197, 0.088), Bergsma's Ṽ = "
+                    + ", ".join(f"{rows[n]['v_corrected']:.3f}" for n in rows), bool(ok), rows)
 
 
 @claim("eq41", "Eq. 13/41 (§5.2: the adaptor can be 'pushed to the prior')", "math.md B.4 Eq. 13, B.9 Eq. 41, C6",

@@ -9,10 +9,12 @@ from typicality.ledger.core import Evidence
 
 
 def property_check(description: str, check: Callable[..., None], *strategies: Any,
-                   max_examples: int = 40) -> Evidence:
+                   max_examples: int = 40, expect_failure: bool = False) -> Evidence:
     """Run ``check`` on ``max_examples`` derandomized draws from ``strategies``; it asserts what must hold.
 
-    A falsifying example (after Hypothesis shrinks it) is reported in the details.
+    A falsifying example (after Hypothesis shrinks it) is reported in the details. With ``expect_failure`` the
+    check asserts a *negation* (e.g. "no reversal exists") and the evidence passes when Hypothesis falsifies it:
+    a search that found an example.
     """
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
@@ -28,8 +30,13 @@ def property_check(description: str, check: Callable[..., None], *strategies: An
 
     try:
         prop()
-    except Exception as e:  # AssertionError, or an error inside the check: both falsify
+    except AssertionError as e:
+        notes = "\n".join(getattr(e, "__notes__", []))
+        return Evidence("property", description, expect_failure,
+                        {"examples": seen["examples"], "falsified_by": notes or str(e)})
+    except Exception as e:  # an error inside the check is a failure either way
         notes = "\n".join(getattr(e, "__notes__", []))
         return Evidence("property", description, False,
                         {"examples": seen["examples"], "failure": f"{type(e).__name__}: {e}\n{notes}"})
-    return Evidence("property", description, True, {"examples": seen["examples"]})
+    return Evidence("property", description, not expect_failure,
+                    {"examples": seen["examples"], "note": "no example found" if expect_failure else ""})

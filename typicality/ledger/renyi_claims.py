@@ -211,9 +211,12 @@ def _zero_transformer_next_token() -> bool | None:
     try:
         import torch
         from transformers import GPT2Config, GPT2LMHeadModel
+        from transformers.utils import logging
     except ImportError:
         return None
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=3, n_layer=1, n_embd=8, n_head=1, n_positions=16))
+    logging.set_verbosity_error()
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=3, n_layer=1, n_embd=8, n_head=1, n_positions=16,
+                                       bos_token_id=0, eos_token_id=2))
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()

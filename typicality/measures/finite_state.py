@@ -47,8 +47,32 @@ class Live:
         return len(self.states)
 
 
-def live_part(model: FiniteStateLM) -> Live:
-    alive = model.reachable & model.coaccessible
+def _closure(n: int, seeds: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """States reachable from ``seeds`` along the arcs src -> dst."""
+    g = scipy.sparse.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    seen = np.zeros(n, dtype=bool)
+    seen[seeds] = True
+    frontier = list(np.flatnonzero(seen))
+    indptr, indices = g.indptr, g.indices
+    while frontier:
+        s = frontier.pop()
+        for t in indices[indptr[s]:indptr[s + 1]]:
+            if not seen[t]:
+                seen[t] = True
+                frontier.append(int(t))
+    return seen
+
+
+def live_part(model: FiniteStateLM, keep_arc: np.ndarray | None = None) -> Live:
+    """The live part of the model, or of the sub-automaton of the arcs where ``keep_arc`` is True."""
+    if keep_arc is None:
+        alive = model.reachable & model.coaccessible
+    else:
+        inner = keep_arc & (model.arc_dst >= 0)
+        reach = _closure(model.n_states, np.array([model.start_index]), model.arc_src[inner], model.arc_dst[inner])
+        ends = np.unique(model.arc_src[keep_arc & (model.arc_dst < 0)])
+        coreach = _closure(model.n_states, ends, model.arc_dst[inner], model.arc_src[inner])
+        alive = reach & coreach
     states = np.flatnonzero(alive)
     local = np.full(model.n_states, -2, dtype=np.int64)
     local[states] = np.arange(len(states))
@@ -56,6 +80,8 @@ def live_part(model: FiniteStateLM) -> Live:
     dst_l = np.where(model.arc_dst >= 0, local[np.maximum(model.arc_dst, 0)], -1)
     # keep arcs between live states (and eos arcs of live states); arcs into dead states lose their mass
     keep = (src_l >= 0) & (dst_l != -2)
+    if keep_arc is not None:
+        keep &= keep_arc
     start = int(local[model.start_index]) if alive[model.start_index] else None
     return Live(states, start, src_l[keep], dst_l[keep], np.flatnonzero(keep))
 

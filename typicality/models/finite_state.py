@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -31,6 +32,26 @@ from typicality.models.base import (
     check_rng,
 )
 from typicality.numerics import arithmetic, as_fraction
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """Strings drawn in a batch: ``symbols[i, :lengths[i]]`` are the symbol indices of string i (−1 padding)."""
+
+    model: FiniteStateLM
+    symbols: np.ndarray | None
+    lengths: np.ndarray
+    log_probs: np.ndarray
+    value_sums: np.ndarray | None
+
+    def strings(self) -> list[String]:
+        """The strings as tuples of symbols."""
+        if self.symbols is None:
+            raise ValueError("the batch was drawn with record=False")
+        names = self.model.alphabet
+        return [tuple(names[j] for j in row[:n]) for row, n in zip(self.symbols.tolist(), self.lengths.tolist(),
+                                                                    strict=True)]
+
 
 #: rows of every local distribution must sum to 1 within this tolerance (never renormalized)
 ROW_SUM_TOLERANCE = 1e-9
@@ -251,42 +272,73 @@ class FiniteStateLM(SymbolTable):
 
     def sample_log_probs(
         self, rng: np.random.Generator, n: int, *, max_length: int | None = DEFAULT_MAX_LENGTH,
-        chunk: int = 1 << 16,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Log-probabilities and lengths of ``n`` i.i.d. samples, drawn in vectorized batches.
 
         Equivalent in distribution to ``[log_prob(sample(rng)) ...]`` (not the same random stream), and much
         faster; used by the Monte Carlo estimators.
         """
+        batch = self.sample_arrays(rng, n, max_length=max_length, record=False)
+        return batch.log_probs, batch.lengths
+
+    def sample_arrays(
+        self, rng: np.random.Generator, n: int, *, max_length: int | None = DEFAULT_MAX_LENGTH,
+        state_values: np.ndarray | None = None, record: bool = True, chunk: int = 1 << 16,
+    ) -> SampleBatch:
+        """``n`` i.i.d. strings as a padded array of symbol indices, with their log-probabilities and lengths.
+
+        ``state_values`` (one number per state) is summed over the states in which each step is taken, the eos
+        step included: with log Z_t(s) it gives the IMHA log-weight log w(y) = Σ_t log Z_t (Algorithm 1).
+        """
         check_rng(rng)
         max_length = check_max_length(max_length)
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")
+        n = int(n)
         c = self._cumulative_table()
         logt = np.log(np.where(self._table > 0, self._table, 1.0))
-        logps = np.empty(int(n), dtype=np.float64)
-        lengths = np.empty(int(n), dtype=np.int64)
-        for lo in range(0, int(n), chunk):
-            k = min(chunk, int(n) - lo)
+        logps = np.empty(n, dtype=np.float64)
+        lengths = np.empty(n, dtype=np.int64)
+        sums = np.zeros(n, dtype=np.float64) if state_values is not None else None
+        pieces: list[np.ndarray] = []
+        for lo in range(0, n, chunk):
+            k = min(chunk, n - lo)
             state = np.full(k, self.start_index, dtype=np.int64)
             alive = np.arange(k)
             lp = np.zeros(k)
             ln = np.zeros(k, dtype=np.int64)
+            symbols = np.full((k, 8), -1, dtype=np.int32) if record else None
             while alive.size:
                 s = state[alive]
                 u = rng.random(alive.size)
                 j = (u[:, None] >= c[s]).sum(axis=1)
                 lp[alive] += logt[s, j]
+                if sums is not None:
+                    sums[lo + alive] += state_values[s]
                 done = j == self.eos_index
-                ln[alive[~done]] += 1
-                state[alive[~done]] = self._dest[s[~done], j[~done]]
-                alive = alive[~done]
-                if max_length is not None and alive.size and ln[alive].max() > max_length:
+                going = alive[~done]
+                if symbols is not None and going.size:
+                    step = int(ln[going[0]])  # every live string has the same length
+                    if step >= symbols.shape[1]:
+                        symbols = np.concatenate([symbols, np.full_like(symbols, -1)], axis=1)
+                    symbols[going, step] = j[~done]
+                ln[going] += 1
+                state[going] = self._dest[s[~done], j[~done]]
+                alive = going
+                if max_length is not None and alive.size and ln[alive[0]] > max_length:
                     raise StringTooLongError(
                         f"no eos within max_length={max_length} symbols; the model may not be tight")
             logps[lo:lo + k] = lp
             lengths[lo:lo + k] = ln
-        return logps, lengths
+            if symbols is not None:
+                pieces.append(symbols)
+        width = max((p.shape[1] for p in pieces), default=0)
+        padded = np.full((n, width), -1, dtype=np.int32)
+        row = 0
+        for p in pieces:
+            padded[row:row + p.shape[0], :p.shape[1]] = p
+            row += p.shape[0]
+        return SampleBatch(self, padded if record else None, lengths, logps, sums)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(|Σ|={len(self.alphabet)}, states={self.n_states}, "

@@ -1,0 +1,178 @@
+"""The string distributions an adaptor induces: local q_T (Eq. 5) and global π_T with its normalizer Z_T (Eq. 6–7).
+
+For a deterministic finite-state model every local distribution p(·|y_<t) is the row of one state, so both are
+again finite-state models, computed exactly:
+
+* q_T: each row replaced by T(p(·|s)) / Z_t(s). It may fail to be tight (T can remove eos everywhere); the
+  result's ``is_tight`` says so, and every exact measure of :mod:`typicality.measures` applies to it.
+* π_T: arc weights w(s, a) = T(p(·|s))(a) define π̃_T(y) = Π_t w(s_{t−1}, y_t). The backward normalizers
+  Z(s) = Σ over continuations from s solve Z = e_w + W Z, finite iff ρ(W) < 1 (math.md C7: infinite for high
+  temperature), and Z_T = Z(s₀). Weight pushing, π(a | s) = w(s, a) Z(δ(s, a)) / Z(s), turns π_T into a
+  tight finite-state model with π_T(y) = π̃_T(y) / Z_T exactly (Eq. 8), whenever 0 < Z_T < ∞.
+
+For other models, :func:`enumerate_global` enumerates π̃_T to a length with the unlisted mass bounded where a
+bound exists (truncation-only adaptors and temperatures τ ≤ 1 have π̃_T ≤ p).
+
+>>> from typicality.models import examples
+>>> from typicality.adaptors import make
+>>> m, top2 = examples.example1_bigram(), make("top_k", k=2)
+>>> round(local_model(m, top2).prob("a"), 4), round(local_model(m, top2).prob("b"), 4)    # Example 1's reversal
+(0.2493, 0.2571)
+>>> g = global_model(m, top2)
+>>> g.prob("a") > g.prob("b")                                                              # π_T keeps the order
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from typicality.adaptors.base import Adaptor
+from typicality.enumeration import enumerate_strings
+from typicality.measures.finite_state import components, divergence_margin, live_part, spectral_radius
+from typicality.models.autoregressive import AutoregressiveLM
+from typicality.models.finite_state import FiniteStateLM
+from typicality.numerics import Float64
+
+
+class NormalizerError(ValueError):
+    """Z_T is 0 or ∞, so the globally normalized adaptor does not exist (math.md C7); ``normalizer`` says which."""
+
+    def __init__(self, message: str, normalizer: float) -> None:
+        super().__init__(message)
+        self.normalizer = normalizer
+
+
+def state_weights(model: FiniteStateLM, adaptor: Adaptor) -> np.ndarray:
+    """T(p(·|s)) for every state s: an (n_states, |Σ|+1) array of unnormalized weights."""
+    if not isinstance(adaptor, Adaptor):
+        raise TypeError(f"adaptor must be a typicality Adaptor, got {adaptor!r}")
+    return adaptor.weights(model._table, validate=False)
+
+
+def _rows_to_arcs(model: FiniteStateLM, rows: np.ndarray, keep: np.ndarray | None = None) -> dict:
+    arcs: dict[Any, dict[str, Any]] = {}
+    eos = model.eos_index
+    for s, label in enumerate(model.states):
+        if keep is not None and not keep[s]:
+            continue
+        row: dict[str, Any] = {}
+        for j in np.flatnonzero(rows[s] > 0).tolist():
+            if j == eos:
+                row[model.eos] = float(rows[s, j])
+            else:
+                row[model.alphabet[j]] = (float(rows[s, j]), model.states[model._dest[s, j]])
+        arcs[label] = row
+    return arcs
+
+
+def local_model(model: Any, adaptor: Adaptor) -> Any:
+    """q_T (Eq. 5): the locally normalized adaptor applied at every step of ``model``.
+
+    A FiniteStateLM in, a FiniteStateLM out (same states); any other model becomes an AutoregressiveLM.
+    """
+    if isinstance(model, FiniteStateLM):
+        w = state_weights(model, adaptor)
+        q = w / w.sum(axis=1, keepdims=True)
+        return FiniteStateLM(model.alphabet, model.eos, model.start, _rows_to_arcs(model, q))
+
+    def next_symbol(prefix: tuple[str, ...]) -> np.ndarray:
+        return adaptor.local(np.asarray(model.next_symbol_distribution(prefix), dtype=np.float64))
+
+    return AutoregressiveLM(model.alphabet, model.eos, next_symbol)
+
+
+@dataclass(frozen=True)
+class GlobalModel:
+    """π_T as a tight finite-state model, its normalizer, and the backward normalizers Z(s) (NaN off π's support)."""
+
+    model: FiniteStateLM
+    normalizer: float  # Z_T
+    state_normalizers: np.ndarray
+    spectral_radius: float  # ρ(W) of the weighted automaton (< 1)
+
+    def prob(self, y: Any) -> float:
+        return self.model.prob(y)
+
+    def log_prob(self, y: Any) -> float:
+        return self.model.log_prob(y)
+
+
+def global_normalizer(model: FiniteStateLM, adaptor: Adaptor) -> float:
+    """Z_T = Σ_y π̃_T(y) (Eq. 7): ``inf`` when the series diverges, 0 when no string has positive weight."""
+    try:
+        return global_model(model, adaptor).normalizer
+    except NormalizerError as e:
+        return e.normalizer
+
+
+def global_model(model: FiniteStateLM, adaptor: Adaptor) -> GlobalModel:
+    """π_T = π̃_T / Z_T (Eq. 6) by weight pushing; NormalizerError if Z_T is 0 or ∞ (math.md C7)."""
+    if not isinstance(model, FiniteStateLM):
+        raise TypeError(f"global_model needs a FiniteStateLM (use enumerate_global otherwise), got {model!r}")
+    w = state_weights(model, adaptor)
+    arc_weight = w[model.arc_src, model.arc_sym]
+    live = live_part(model, arc_weight > 0)
+    if live.start is None:
+        raise NormalizerError("Z_T = 0: no string has positive weight under the transform (e.g. eos always "
+                              "truncated), so π_T does not exist", 0.0)
+    num = Float64()
+    arc_w = arc_weight[live.arc]
+    rho = float(spectral_radius(num, live, arc_w, components(live)))
+    if rho >= 1 - divergence_margin(num, live):
+        raise NormalizerError(f"Z_T = ∞: the weighted automaton has spectral radius {rho:.6g} ≥ 1 (e.g. global "
+                              "temperature τ > 1 on a long-tailed model, math.md C7), so π_T does not exist", math.inf)
+    inner = live.dst >= 0
+    W = num.matrix(live.n, live.src[inner], live.dst[inner], arc_w[inner])
+    e = np.zeros(live.n)
+    np.add.at(e, live.src[~inner], arc_w[~inner])
+    z_live = num.solve_resolvent(W, e)
+    z = np.full(model.n_states, np.nan)
+    z[live.states] = z_live
+    pushed = np.zeros_like(w)
+    eos = model.eos_index
+    keep = ~np.isnan(z)
+    for s in np.flatnonzero(keep):
+        pushed[s, eos] = w[s, eos] / z[s]
+        for j in np.flatnonzero(w[s, :eos] > 0):
+            t = model._dest[s, j]
+            if keep[t]:
+                pushed[s, j] = w[s, j] * z[t] / z[s]
+    pi = FiniteStateLM(model.alphabet, model.eos, model.start, _rows_to_arcs(model, pushed, keep))
+    return GlobalModel(pi, float(z[model.start_index]), z, rho)
+
+
+@dataclass(frozen=True)
+class GlobalEnumeration:
+    """π̃_T on the strings of length ≤ max_length; Z_T ∈ [normalizer_lower, normalizer_upper] (upper: None when no
+    bound is available, i.e. with temperature τ > 1)."""
+
+    strings: list
+    scores: list[float]  # π̃_T(y)
+    normalizer_lower: float
+    normalizer_upper: float | None
+
+
+def _dominated_by_p(adaptor: Adaptor) -> bool:
+    """True when T(p) ≤ p pointwise: truncations, and temperatures τ ≤ 1."""
+    return all(s.is_truncation or s.params().get("t", 2.0) <= 1.0 for s in adaptor.steps)
+
+
+def enumerate_global(model: Any, adaptor: Adaptor, max_length: int) -> GlobalEnumeration:
+    """π̃_T(y) for every string of length ≤ ``max_length`` with p(y) > 0, and bounds on Z_T."""
+    e = enumerate_strings(model, max_length)
+    scores = []
+    for y in e.strings:
+        score = 1.0
+        for t in range(len(y) + 1):
+            p = np.asarray(model.next_symbol_distribution(y[:t]), dtype=np.float64)
+            j = model.symbols.index(y[t]) if t < len(y) else len(model.alphabet)
+            score *= float(adaptor.weights(p)[j])
+        scores.append(score)
+    lower = math.fsum(scores)
+    upper = lower + float(e.tail_mass) if _dominated_by_p(adaptor) else None
+    return GlobalEnumeration(e.strings, scores, lower, upper)
