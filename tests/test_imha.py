@@ -95,6 +95,22 @@ def test_long_chain_statistics():
     assert len(strings) == 200_000 and r.states.shape == (1, 200_000)
 
 
+def test_trace_and_effective_sample_size_of_projections():
+    from typicality.diagnostics import effective_sample_size
+
+    model, top2 = examples.example1_bigram(), make("top_k", k=2)
+    r = imha(model, top2, 20_000, np.random.default_rng(5), chains=4)
+    lengths = r.trace(r.proposals.lengths)
+    assert lengths.shape == (4, 20_000)
+    assert [len(y) for y in r.chain_strings(2)[:50]] == lengths[2, :50].tolist()
+    ess = effective_sample_size(lengths)
+    assert 0.2 * lengths.size < ess < lengths.size  # acceptance ≈ 0.84: mildly correlated draws
+    log_w = r.trace(r.log_weights.reshape(-1))
+    assert np.all(log_w <= 0)  # truncation only: w = Π Z_t ≤ 1
+    with pytest.raises(ValueError, match="one entry per proposal"):
+        r.trace(np.zeros(3))
+
+
 def test_doeblin_constant_and_max_weight():
     model, top2 = examples.example1_bigram(), make("top_k", k=2)
     # w(y) = Π Z_t: the best string is "a" (Z at ε is 0.95, at "a" 0.95): w* = 0.9025

@@ -124,6 +124,18 @@ class IMHAResult:
         rows = self.chain_rows(chain)
         return [tuple(names[j] for j in self.proposals.symbols[r, : self.proposals.lengths[r]]) for r in rows]
 
+    def trace(self, values: np.ndarray) -> np.ndarray:
+        """Per-proposal ``values`` (one per row of ``proposals``) along every chain: shape (chains, M).
+
+        E.g. ``effective_sample_size(result.trace(result.proposals.lengths))`` for the length projection, or
+        ``result.trace(result.proposals.log_probs)`` for log q_T.
+        """
+        v = np.asarray(values)
+        chains, m = self.states.shape
+        if v.shape[0] != chains * (m + 1):
+            raise ValueError(f"values must have one entry per proposal ({chains * (m + 1)}), got {v.shape[0]}")
+        return v.reshape(chains, m + 1)[np.arange(chains)[:, None], self.states]
+
     def final_rows(self) -> np.ndarray:
         """Row of the last state of every chain."""
         m = self.states.shape[1]
