@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import shutil
@@ -132,3 +133,32 @@ def test_bounds_unavailable_and_bad_input(tmp_path, capsys):
 def test_console_script_help():
     out = subprocess.run(["typicality", "measures", "--help"], capture_output=True, text=True, check=True).stdout
     assert "--alpha" in out and "--dps" in out and "--bits" in out and "--json" in out
+
+
+TOY_KEYS = {"entropy_aligned", "entropy_prior", "varentropy", "n_typical", "string_spearman", "string_pearson",
+            "string_pearson_weighted", "corpus_pearson_typical", "corpus_spearman_typical", "corpus_pearson_all",
+            "median_logprob_typical", "median_logprob_atypical", "eps_sweep"}
+
+
+def test_toy_json_contract_and_files(tmp_path, capsys):
+    code, out, _ = run(capsys, "toy", "--corpora", "300", "--corpus-size", "20000", "--eps", "0.008", "--json",
+                       "--out", str(tmp_path))
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= TOY_KEYS
+    assert data["entropy_aligned"] == pytest.approx(5.0053, abs=1e-4)
+    for row in data["eps_sweep"]:
+        assert {"eps", "typical_fraction", "chebyshev_bound", "pearson_typical"} <= set(row)
+    assert json.loads((tmp_path / "toy.json").read_text())["n_typical"] == data["n_typical"]
+    if importlib.util.find_spec("matplotlib"):
+        for name in ("toy_distributions.png", "figure1.png", "eps_sweep.png"):
+            assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_toy_bad_input(capsys):
+    for args, msg in ((["--corpora", "0"], "corpora must be an int >= 1"), (["--eps", "-0.1"], "eps"),
+                      (["--corpus-size", "0"], "corpus_size"), (["--corpora", "10"], "too few to fill"),
+                      (["--corpora", "100", "--corpus-size", "1000"], "no typical corpus"),
+                      (["--corpora", "100", "--corpus-size", "1000", "--eps", "0.02"], "cannot bootstrap the")):
+        code, _, err = run(capsys, "toy", *args)
+        assert code == 2 and msg in err, err

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import heapq
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from typicality.adaptors.base import Adaptor, _pool
+from typicality.adaptors.base import Adaptor
 from typicality.induced import global_model, local_model, state_weights
 from typicality.models.base import DEFAULT_MAX_LENGTH, check_rng
 from typicality.models.finite_state import FiniteStateLM, SampleBatch
+from typicality.parallel import plan, run_ranges
 
 _KERNEL: Any = None
 
@@ -89,16 +89,12 @@ def imha_kernel(log_weights: np.ndarray, rng: np.random.Generator, *, accept_all
 def exponential_variates(rng: np.random.Generator, n: int) -> np.ndarray:
     """n Exp(1) variates; long runs are drawn by child generators (``rng.spawn``) on the thread pool, which is
     deterministic given ``rng`` and about twice as fast on two cores (numpy releases the GIL while drawing)."""
-    workers = os.cpu_count() or 1
-    if workers == 1 or n < 1 << 18:
+    ranges = plan(n, parallel=n >= 1 << 18)
+    if len(ranges) == 1:
         return rng.standard_exponential(n)
     out = np.empty(n)
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    children = rng.spawn(workers)
-    jobs = [_pool().submit(child.standard_exponential, out=out[a:b])
-            for child, a, b in zip(children, bounds[:-1], bounds[1:], strict=True)]
-    for job in jobs:
-        job.result()
+    children = dict(zip(ranges, rng.spawn(len(ranges)), strict=True))
+    run_ranges(lambda a, b: children[(a, b)].standard_exponential(out=out[a:b]), ranges)
     return out
 
 

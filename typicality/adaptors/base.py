@@ -14,39 +14,21 @@ thread pool (numpy releases the GIL), like torch's intra-op threads.
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
+from typicality.parallel import plan, run_ranges
 
 #: a row of ``probs`` must sum to 1 within this (float32 softmax output passes; a typo does not)
 ROW_SUM_TOLERANCE = 1e-6
 #: split a batch over threads above this many elements
 PARALLEL_THRESHOLD = 1 << 19
 
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="typicality")
-    return _POOL
-
-
 def run_rows(fn: Callable[[int, int], None], n_rows: int, row_size: int) -> None:
     """Call fn(lo, hi) on row ranges covering [0, n_rows), in parallel when the batch is large."""
-    workers = os.cpu_count() or 1
-    if workers == 1 or n_rows < 2 or n_rows * row_size < PARALLEL_THRESHOLD:
-        fn(0, n_rows)
-        return
-    bounds = np.linspace(0, n_rows, min(workers, n_rows) + 1).astype(int)
-    futures = [_pool().submit(fn, int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
-    for f in futures:
-        f.result()  # re-raises a worker's ValueError
+    run_ranges(fn, plan(n_rows, parallel=n_rows * row_size >= PARALLEL_THRESHOLD))
 
 
 def as_probability_rows(probs: Any, *, name: str = "probs") -> np.ndarray:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from typicality.corpora import statistics_from_counts, weighted_correlation
 from typicality.ledger.core import Evidence, claim, guarded, symbolic
 from typicality.toy import toy_objects
-
-
-def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    """Pearson correlation of x and y under the weights w (a distribution over the objects)."""
-    w = w / w.sum()
-    mx, my = w @ x, w @ y
-    return float((w @ ((x - mx) * (y - my))) / np.sqrt((w @ (x - mx) ** 2) * (w @ (y - my) ** 2)))
 
 
 def _tempered_model(seed: int = 0, size: int = 50):
@@ -24,7 +18,8 @@ def _tempered_model(seed: int = 0, size: int = 50):
 
 def _corpus_means(aligned, prior, reward, n, corpora, seed):
     counts = np.random.default_rng(seed).multinomial(n, aligned, size=corpora)
-    return counts @ np.log(prior) / n, counts @ reward / n, counts @ np.log(aligned) / n
+    st = statistics_from_counts(counts, np.log(prior), reward, np.log(aligned))
+    return st.avg_log_prior, st.avg_reward, st.avg_log_aligned
 
 
 @guarded("counterexample")
