@@ -100,7 +100,9 @@ def format_ledger(entries: list) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 5)
     for e in entries:
         for ev in e.evidence:
-            if not ev.passed:
+            if ev.skipped:
+                lines.append(f"note   {e.id} [{ev.level}]: {ev.description}")
+            elif not ev.passed:
                 lines.append(f"FAILED {e.id} [{ev.level}]: {ev.description}")
     n_ok = sum(e.ok for e in entries)
     total = sum(e.seconds for e in entries)

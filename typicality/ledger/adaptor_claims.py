@@ -15,7 +15,7 @@ from typicality.diagnostics import cramers_v, hoeffding_radius, markov_tv_bound
 from typicality.enumeration import enumerate_strings
 from typicality.imha import doeblin_constant, imha, imha_corpus
 from typicality.induced import NormalizerError, enumerate_global, global_model, local_model
-from typicality.ledger.core import Evidence, claim, guarded, symbolic
+from typicality.ledger.core import Evidence, claim, guarded, proved, symbolic
 from typicality.ledger.properties import property_check
 from typicality.models import FiniteSupportLM, examples
 from typicality.testing import ngram_specs
@@ -30,6 +30,7 @@ def eq8() -> list[Evidence]:
     z2, z15 = M.renyi_sum(c1, "0.5"), M.renyi_sum(c1, 1 / 1.5)
     return [
         symbolic("eq8"),
+        proved("eq8"),
         property_check("π_T by weight pushing is tight and π_T(y)/π_T(y′) = π̃_T(y)/π̃_T(y′) (enumerated products "
                        "of T) on random n-gram models and adaptors", _eq8_ratios,
                        ngram_specs(kind="eos_bounded", max_symbols=2, max_order=2, min_eos_weight=2),
@@ -60,7 +61,7 @@ def _eq8_ratios(spec, choice) -> None:
        "and top-2: p(a) = 0.225 > p(b) = 0.171 but q_T(a) = 0.2493 < q_T(b) = 0.2571; the globally normalized "
        "π_T keeps p's order.", "holds")
 def example1() -> list[Evidence]:
-    return [symbolic("example1"), _example1_library(),
+    return [symbolic("example1"), proved("example1"), _example1_library(),
             property_check("Hypothesis finds reversals in random bigram models under top-k and top-p",
                            _no_reversal, ngram_specs(kind="eos_bounded", max_symbols=3, max_order=2),
                            st.sampled_from([("top_k", 2), ("top_p", 0.7)]), max_examples=300, expect_failure=True)]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from typicality import bounds as B
 from typicality import measures as M
-from typicality.ledger.core import Evidence, claim, guarded, symbolic
+from typicality.ledger.core import Evidence, claim, guarded, proved, symbolic
 from typicality.ledger.properties import property_check
 from typicality.models import FiniteSupportLM, examples
 from typicality.testing import finite_support_distributions, ngram_specs
@@ -71,6 +71,7 @@ N_EPS = (st.integers(1, 3), st.floats(0.05, 2.5))
 def eq11() -> list[Evidence]:
     return [
         symbolic("eq11"),
+        proved("eq11"),
         property_check("σ²/(Nε²) ≥ the exact probability (enumeration, tail counted) on random small models",
                        _check_against_enumeration("chebyshev"), _small_models(), *N_EPS),
         _empirical("example1", 20, 0.6, 20_000, 1, "chebyshev"),

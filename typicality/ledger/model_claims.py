@@ -7,7 +7,7 @@ import math
 from flint import arb, ctx
 
 from typicality import measures as M
-from typicality.ledger.core import Evidence, claim, guarded, symbolic
+from typicality.ledger.core import Evidence, claim, guarded, proved, symbolic
 from typicality.models import BaerLM, examples
 
 
@@ -15,7 +15,7 @@ from typicality.models import BaerLM, examples
        "p(aⁿ) = 1/log₂(n+2) − 1/log₂(n+3), n ≥ 0, is positive on Σ* = {a}*, sums to 1 (tight), and has H(p) = ∞; "
        "its partial entropy exceeds ln 2 (ln ln(N+3) − ln ln 4) after N terms.", "holds")
 def prop2() -> list[Evidence]:
-    return [symbolic("prop2"), _certified_baer(), _published_partial_entropies()]
+    return [symbolic("prop2"), proved("prop2"), _certified_baer(), _published_partial_entropies()]
 
 
 @guarded("certified")

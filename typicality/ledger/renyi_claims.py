@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from typicality import bounds as B
 from typicality import measures as M
-from typicality.ledger.core import Evidence, claim, guarded, symbolic
+from typicality.ledger.core import Evidence, claim, guarded, proved, symbolic
 from typicality.ledger.properties import property_check
 from typicality.models import NGramLM, examples
 from typicality.testing import ngram_specs
@@ -30,6 +30,7 @@ def prop3() -> list[Evidence]:
                  xi == 0.5 and math.isfinite(h) and h_half == math.inf and h_quarter == math.inf,
                  {"eos_bound": xi, "entropy": h, "renyi_0.5": h_half, "renyi_0.25": h_quarter}),
         symbolic("prop3"),
+        proved("prop3"),
         _certified_c1_divergence(),
     ]
 
@@ -75,6 +76,7 @@ def prop3_corrected() -> list[Evidence]:
     sharp = B.eos_bounded_threshold(2, float(M.eos_bound(c1)))
     return [
         symbolic("prop3_corrected"),
+        proved("prop3_corrected"),
         property_check("exact α₀ ≤ the ξ-bound and ≤ the ρ-bound on random eos-bounded n-gram models",
                        _alpha0_below_bounds, EOS_BOUNDED),
         property_check("exact α₀ ≤ the ρ-bound on random tight n-gram models (eos-bounded or not)",
@@ -107,6 +109,7 @@ def _monotone(spec) -> None:
 def prop4() -> list[Evidence]:
     return [
         symbolic("prop4"),
+        proved("prop4"),
         property_check("H_α non-increasing over α ∈ (α₀, ∞] (strictly for infinite support) on random tight "
                        "n-gram models", _monotone, TIGHT),
     ]
@@ -194,6 +197,7 @@ def cor1() -> list[Evidence]:
     a0 = float(M.renyi_threshold(uniform))
     out = [
         symbolic("prop3_corrected"),
+        proved("cor1"),
         Evidence("counterexample", "all-zero weights make any Transformer's logits constant: over (a, b, eos) "
                  f"that is the uniform unigram, eos-bounded (ξ = 1/3) with H_α = ∞ for α ≤ log 2/log 3 "
                  f"(exact α₀ = {a0:.12f})", abs(a0 - threshold) < 1e-12 and M.renyi_entropy(uniform, 0.6) == math.inf,
