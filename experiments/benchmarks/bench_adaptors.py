@@ -11,10 +11,9 @@ Run: python experiments/benchmarks/bench_adaptors.py [--rows 256] [--vocab 50000
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from timing import median_time
 
 from typicality.adaptors import make
 
@@ -22,15 +21,6 @@ CASES = [("temperature", "t", 0.7), ("top_k", "k", 50), ("top_p", "p", 0.9), ("t
          ("epsilon", "eps", 3e-4), ("eta", "eps", 9e-4), ("min_p", "p", 0.05)]
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    fn()  # warm-up: page faults of the output arrays, thread start-up (both libraries)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 
 import numpy as np
+from timing import median_time
 
 from typicality.imha import imha_kernel, lockstep_chains
 
@@ -48,15 +47,6 @@ def prepared(lw: list[float], threshold: list[float]) -> list[int]:
     return out
 
 
-def median_time(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):  # page faults of fresh arrays, thread start-up: excluded for every contender
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

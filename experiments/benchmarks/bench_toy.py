@@ -10,19 +10,10 @@ Run: python experiments/benchmarks/bench_toy.py [--corpora 1000] [--repeats 3]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+
+from timing import median_time
 
 from typicality.toy import ToyConfig, collect_statistics, toy_objects
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -36,7 +27,7 @@ def main() -> None:
     faithful = ToyConfig(corpora=args.corpora, corpus_size=args.corpus_size, faithful=True)
     collect_statistics(toy, fast)
     t_fast = median_time(lambda: collect_statistics(toy, fast), max(args.repeats, 5))
-    t_faithful = median_time(lambda: collect_statistics(toy, faithful), args.repeats)
+    t_faithful = median_time(lambda: collect_statistics(toy, faithful), args.repeats, warmup=0)
     print(f"toy corpora: {args.corpora} x {args.corpus_size:,} draws over 1000 objects")
     print(f"faithful (per-corpus RandomState(i).choice): {t_faithful:8.3f} s  ({t_faithful / args.corpora * 1e3:.2f} "
           "ms per corpus)")
