@@ -17,6 +17,7 @@ from typicality.adaptors import make
 from typicality.diagnostics import hoeffding_radius, markov_tv_bound
 from typicality.imha import (
     _python_kernel,
+    _scan_kernel,
     doeblin_constant,
     imha,
     imha_corpus,
@@ -39,6 +40,9 @@ def test_compiled_kernel_equals_the_reference_loop(seed, n, scale):
     acc_slow = _python_kernel(lw, e, slow)
     np.testing.assert_array_equal(fast, slow)
     assert acc == acc_slow
+    plain = np.empty(n - 1, dtype=np.int64)
+    assert _scan_kernel(lw, e, plain) == acc_slow  # the compiled algorithm, run as plain Python
+    np.testing.assert_array_equal(plain, slow)
     together, acc_together = lockstep_chains(np.stack([lw, lw]), np.stack([e, e]))
     np.testing.assert_array_equal(together[1], slow)
     assert acc_together[0] == acc_slow

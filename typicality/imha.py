@@ -48,14 +48,33 @@ def _python_kernel(log_w: np.ndarray, exponentials: np.ndarray, out: np.ndarray)
     return accepted
 
 
+def _scan_kernel(log_w: np.ndarray, exponentials: np.ndarray, out: np.ndarray) -> int:
+    """The same chain as :func:`_python_kernel`, run as "scan to the next acceptance, then fill": the inner
+    loop has no loop-carried dependency, so compiled it runs at about 1 ns per rejected proposal."""
+    n = len(log_w)
+    cur, cur_w, accepted, t = 0, log_w[0], 0, 1
+    while t < n:
+        start = t
+        while t < n and log_w[t] + exponentials[t] <= cur_w:
+            t += 1
+        for i in range(start - 1, t - 1):
+            out[i] = cur
+        if t < n:
+            cur, cur_w = t, log_w[t]
+            accepted += 1
+            out[t - 1] = t
+            t += 1
+    return accepted
+
+
 def _kernel() -> Any:
-    """The compiled kernel (numba), or the Python one where numba is unavailable."""
+    """The compiled kernel (numba), or the Python reference where numba is unavailable."""
     global _KERNEL
     if _KERNEL is None:
         try:
             import numba
 
-            _KERNEL = numba.njit(cache=True, nogil=True)(_python_kernel)
+            _KERNEL = numba.njit(cache=True, nogil=True)(_scan_kernel)
         except ImportError:  # pragma: no cover - numba is a dependency; kept for exotic platforms
             _KERNEL = _python_kernel
     return _KERNEL
