@@ -98,12 +98,15 @@ def format_ledger(entries: list) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(f"{r[i]:<{widths[i]}}" for i in range(4)) + "  " + r[4] for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 5)
+    skipped: dict[str, list[str]] = {}
     for e in entries:
         for ev in e.evidence:
             if ev.skipped:
-                lines.append(f"note   {e.id} [{ev.level}]: {ev.description}")
+                skipped.setdefault(f"{ev.level}: {ev.details.get('status', ev.description)}", []).append(e.id)
             elif not ev.passed:
                 lines.append(f"FAILED {e.id} [{ev.level}]: {ev.description}")
+    for reason, ids in skipped.items():
+        lines.append(f"note: {reason} (so not reported for {', '.join(ids)})")
     n_ok = sum(e.ok for e in entries)
     total = sum(e.seconds for e in entries)
     lines.append(f"{n_ok}/{len(entries)} claims have the expected verdict and passing evidence ({total:.1f}s)")
