@@ -59,13 +59,15 @@ def equal(left: sp.Expr, right: sp.Expr) -> bool:
     return any(_is_zero(rewrite(difference)) for rewrite in rewrites)
 
 
+def _established(expression: sp.Expr, prop: str) -> bool:
+    """Whether sympy establishes ``expression.<prop>`` (e.g. is_positive) as is, factored or simplified."""
+    expression = sp.sympify(expression)
+    return any(getattr(c, prop) is True for c in (expression, sp.factor(expression), sp.simplify(expression)))
+
+
 def positive(expression: sp.Expr) -> bool:
     """Whether sympy can show ``expression > 0`` from the assumptions on its symbols (or numerically, if closed)."""
-    expression = sp.sympify(expression)
-    for candidate in (expression, sp.factor(expression), sp.simplify(expression)):
-        if candidate.is_positive is True:
-            return True
-    return False
+    return _established(expression, "is_positive")
 
 
 def negative(expression: sp.Expr) -> bool:
@@ -75,11 +77,7 @@ def negative(expression: sp.Expr) -> bool:
 
 def nonnegative(expression: sp.Expr) -> bool:
     """Whether sympy can show ``expression >= 0``."""
-    expression = sp.sympify(expression)
-    for candidate in (expression, sp.factor(expression), sp.simplify(expression)):
-        if candidate.is_nonnegative is True:
-            return True
-    return False
+    return _established(expression, "is_nonnegative")
 
 
 def holds(relation: sp.Basic) -> bool:

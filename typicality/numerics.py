@@ -234,13 +234,10 @@ class MPMath(Arithmetic):
 @contextlib.contextmanager
 def arithmetic(dps: int | None = None) -> Iterator[Arithmetic]:
     """Float64 when ``dps`` is None, else mpmath with ``dps`` decimal digits for the duration of the block."""
+    check_dps(dps)
     if dps is None:
         yield Float64()
         return
-    if isinstance(dps, bool) or not isinstance(dps, int):
-        raise TypeError(f"dps must be an int or None, got {dps!r}")
-    if dps < 5:
-        raise ValueError(f"dps must be at least 5, got {dps}")
     with mpmath.workdps(dps):
         yield MPMath(dps)
 

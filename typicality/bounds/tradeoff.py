@@ -30,12 +30,11 @@ def _check_beta(beta: Any) -> float:
     return float(beta)
 
 
-def tilt(prior: FiniteSupportLM, reward: Mapping[Any, float] | Callable[[tuple[str, ...]], float],
-         beta: float = 1.0) -> tuple[FiniteSupportLM, float]:
-    """p₊ ∝ p_prior · exp(r/β) on the support of the prior (Eq. 1), and log Z (Eq. 2), computed in log space."""
+def _support_rewards(prior: FiniteSupportLM, reward: Mapping[Any, float] | Callable[[tuple[str, ...]], float]
+                     ) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """The strings of positive prior probability and their rewards (finite, as footnote 2's |r| ≤ R requires)."""
     if not isinstance(prior, FiniteSupportLM):
         raise TypeError(f"prior must be a FiniteSupportLM, got {type(prior).__name__}")
-    beta = _check_beta(beta)
     ys = [y for y in prior.strings if prior.table[y] > 0]
     if callable(reward):
         r = np.array([float(reward(y)) for y in ys])
@@ -49,6 +48,14 @@ def tilt(prior: FiniteSupportLM, reward: Mapping[Any, float] | Callable[[tuple[s
         raise TypeError(f"reward must be a mapping string -> float or a callable, got {type(reward).__name__}")
     if not np.all(np.isfinite(r)):
         raise ValueError("reward must be finite on the support of the prior (|r| ≤ R, footnote 2)")
+    return ys, r
+
+
+def tilt(prior: FiniteSupportLM, reward: Mapping[Any, float] | Callable[[tuple[str, ...]], float],
+         beta: float = 1.0) -> tuple[FiniteSupportLM, float]:
+    """p₊ ∝ p_prior · exp(r/β) on the support of the prior (Eq. 1), and log Z (Eq. 2), computed in log space."""
+    beta = _check_beta(beta)
+    ys, r = _support_rewards(prior, reward)
     logw = np.log(prior.probabilities[prior.probabilities > 0]) + r / beta
     log_z = float(np.logaddexp.reduce(logw))
     p = np.exp(logw - log_z)
@@ -65,7 +72,7 @@ class TradeOff:
     log_normalizer: float  # log Z
     entropy: float  # H(p₊)
     varentropy: float  # σ² of p₊
-    reward_bound: float | None  # R = max |r| on the support (None when not computed)
+    reward_bound: float | None  # R = max |r| on the support (None when the reward is implicit)
     chebyshev: float  # σ²/(Nε²)
     chernoff: ChernoffBound
 
@@ -81,9 +88,7 @@ def tradeoff(prior: FiniteSupportLM, reward: Mapping[Any, float] | Callable[[tup
     n, eps = check_n_eps(n, eps)
     aligned, log_z = tilt(prior, reward, beta)
     h = float(M.entropy(aligned))
-    r = np.array([float(reward(y)) if callable(reward) else 0.0 for y in aligned.strings]) if callable(reward) \
-        else None
-    bound = float(np.max(np.abs(r))) if r is not None else max(abs(float(v)) for v in reward.values())
+    bound = float(np.max(np.abs(_support_rewards(prior, reward)[1])))
     return TradeOff(log_z - h, log_z, h, float(M.varentropy(aligned)), bound, chebyshev_bound(aligned, n, eps),
                     chernoff_bound(aligned, n, eps))
 

@@ -56,12 +56,6 @@ def baer() -> BaerLM:
     return BaerLM()
 
 
-EXAMPLES: dict[str, Callable[[], Any]] = {
-    "c1": c1_counterexample,
-    "c2": c2_bigram,
-    "example1": example1_bigram,
-    "baer": baer,
-}
 
 
 def c3_left_skewed(symbols: int = 100) -> FiniteStateLM:
@@ -81,4 +75,10 @@ def c3_left_skewed(symbols: int = 100) -> FiniteStateLM:
     return FiniteStateLM(names, "</s>", "start", {"start": first, "rest": rest})
 
 
-EXAMPLES["c3"] = c3_left_skewed
+EXAMPLES: dict[str, Callable[[], Any]] = {
+    "c1": c1_counterexample,
+    "c2": c2_bigram,
+    "c3": c3_left_skewed,
+    "example1": example1_bigram,
+    "baer": baer,
+}
