@@ -14,6 +14,7 @@ MODULES = [
     "typicality.models.autoregressive",
     "typicality.models.ngram",
     "typicality.models.baer",
+    "typicality.lm.loading",
 ]
 
 

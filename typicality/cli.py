@@ -173,9 +173,9 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         frac = done / total if total else 1.0
         elapsed = time.perf_counter() - self.t0
-        eta = elapsed / frac - elapsed if frac > 0 else float("nan")
+        left = f"~{elapsed / frac - elapsed:4.1f}s left" if frac > 0 else "time left unknown"
         bar = "#" * int(30 * frac)
-        line = f"{self.label} [{bar:<30}] {done}/{total}  {elapsed:5.1f}s elapsed, ~{eta:4.1f}s left"
+        line = f"{self.label} [{bar:<30}] {done}/{total}  {elapsed:5.1f}s elapsed, {left}"
         if self.tty:
             print("\r" + line, end="" if done < total else "\n", file=sys.stderr, flush=True)
         elif int(10 * frac) > self.last_decile:
@@ -308,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="DIR", help="write toy.json, a resumable checkpoint and the figures here")
     t.add_argument("--json", action="store_true", help="print the results as JSON")
     t.set_defaults(func=cmd_toy)
+
+    from typicality.lm.cli import add_parser as add_lm_parser
+
+    add_lm_parser(sub)
     return parser
 
 
@@ -319,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"typicality: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("typicality: interrupted; finished work is kept (rerun the same command to resume)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,393 @@
+"""The study's stages: sample (aligned model), score (prior), reward, merge, analyse, report.
+
+:func:`run_study` checks everything cheap first (config, prompts, device, that the model paths exist, that aligned
+and prior share a tokenizer, that the reward loads, that the output directory holds no other config's results),
+then runs the stages one model at a time (so one GPU holds one model), unit by unit (:mod:`typicality.lm.store`):
+
+1. **sample**: the aligned model with each scheme's adaptor (:mod:`typicality.lm.sampling`) records the token ids
+   and log p_aligned, log q_T, log π̃_T of every string;
+2. **prior**: log p_prior(y | x) and the paper's unconditioned variant (:mod:`typicality.lm.scoring`);
+3. **reward**: the reward model or function on the decoded text (skipped when only the DPO secret reward is used);
+4. **merge** into ``samples.parquet`` (the secret reward β·(log p_aligned − log p_prior), Eq. 4, added here), then
+   **analyse** (:mod:`typicality.lm.analysis`) into ``results.json``, and **report** (``figure.png``, ``report.md``).
+
+Every stage works on any subset of the units: ``rank``/``world_size`` give process ``rank`` the units
+``i % world_size == rank`` (the torchrun launcher of a later stage passes them), and the merge reads whatever units
+exist, refusing to merge while any is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from typicality import __version__, jsonio
+from typicality.lm.config import StudyConfig, fingerprint
+from typicality.lm.prompts import Prompts, load_prompts
+from typicality.lm.store import RunDirectory, Unit, read_parquet, write_parquet_atomic
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+def _quiet(label: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+def file_fingerprint(path: Path) -> str:
+    """Size and SHA-256 of a file (of its first and last MiB, plus the size, for files over 8 MiB)."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with path.open("rb") as f:
+        if size <= 8 << 20:
+            h.update(f.read())
+        else:
+            h.update(f.read(1 << 20))
+            f.seek(size - (1 << 20))
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def model_fingerprint(spec: str | None) -> str | None:
+    """What identifies a model: its files' fingerprints (local folder or file), or the spec (hub id), or the
+    reward function's source file."""
+    if spec is None:
+        return None
+    head, sep, fn = spec.rpartition(":")
+    if sep and head.endswith(".py") and Path(head).is_file():
+        return fingerprint(["file-function", file_fingerprint(Path(head)), fn])
+    p = Path(spec)
+    if p.is_file():
+        return fingerprint(["file", p.name, file_fingerprint(p)])
+    if p.is_dir():
+        files = sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
+        return fingerprint(["folder", [[str(q.relative_to(p)), file_fingerprint(q)] for q in files]])
+    if sep and "/" not in head:  # module:function
+        try:
+            found = importlib.util.find_spec(head)
+        except (ImportError, ValueError):
+            found = None
+        origin = found.origin if found is not None else None
+        if origin and Path(origin).is_file():
+            return fingerprint(["module-function", head, file_fingerprint(Path(origin)), fn])
+    return fingerprint(["spec", spec])
+
+
+@dataclass
+class StudyPlan:
+    """What a run will do: the prompts, the units and each unit's key per stage."""
+
+    config: StudyConfig
+    prompts: Prompts
+    units: list[Unit]
+    keys: dict[tuple[Unit, str], str]
+    fingerprints: dict[str, Any]
+    reward_stage: bool
+
+    def expected_files(self, root: Path) -> list[Path]:
+        return [u.path(root, stage, key) for (u, stage), key in self.keys.items()]
+
+
+def make_plan(config: StudyConfig, prompts: Prompts) -> StudyPlan:
+    """Units (scheme × prompt range) and the hash of the inputs of each unit's stages."""
+    m, s = config.models, config.sampling
+    fps = {"aligned": model_fingerprint(m["aligned"]), "prior": model_fingerprint(m["prior"]),
+           "reward": model_fingerprint(m["reward"])}
+    step = s["prompts_per_unit"]
+    units, keys = [], {}
+    reward_stage = m["reward"] is not None
+    for scheme in config.all_schemes:
+        for start in range(0, len(prompts), step):
+            stop = min(start + step, len(prompts))
+            unit = Unit(scheme.name, start, stop)
+            units.append(unit)
+            sample_key = fingerprint({
+                "aligned": fps["aligned"], "dtype": m["dtype"], "adaptor_dtype": s["adaptor_dtype"],
+                "max_new_tokens": s["max_new_tokens"], "seed": s["seed"], "samples": s["samples_per_prompt"],
+                "scheme": scheme.key(), "range": [start, stop], "prompts": list(prompts.templated[start:stop]),
+                "token_scores": s["token_scores"], "trust_remote_code": m["trust_remote_code"]})
+            keys[(unit, "sample")] = sample_key
+            keys[(unit, "prior")] = fingerprint({"sample": sample_key, "prior": fps["prior"], "dtype": m["dtype"],
+                                                 "token_scores": s["token_scores"]})
+            if reward_stage:
+                keys[(unit, "reward")] = fingerprint({"sample": sample_key, "reward": fps["reward"],
+                                                      "dtype": m["dtype"], "max_length": m["reward_max_length"],
+                                                      "kind": m["reward_kind"], "template": config.prompts["template"]})
+    return StudyPlan(config, prompts, units, keys, fps, reward_stage)
+
+
+@dataclass
+class StudyRun:
+    """What :func:`run_study` returns: the results (also in results.json) and where things were written."""
+
+    results: dict[str, Any] | None
+    out_dir: Path
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    units_done: dict[str, int] = field(default_factory=dict)
+    units_reused: dict[str, int] = field(default_factory=dict)
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"typicality": __version__, "python": platform.python_version()}
+    for name in ("torch", "transformers", "numpy", "pandas", "pyarrow"):
+        mod = sys.modules.get(name)
+        if mod is None:
+            try:
+                mod = __import__(name)
+            except ImportError:
+                mod = None
+        out[name] = getattr(mod, "__version__", None) if mod is not None else None
+    return out
+
+
+def preflight(config: StudyConfig) -> tuple[Prompts, Any, Any]:
+    """Every cheap check, before any model weight is read: prompts, device, dtype, the models' tokenizers and
+    configs (aligned and prior must share the tokenizer and the logits width), the reward spec.
+
+    Returns the prompts, the resolved device and the aligned model's tokenizer.
+    """
+    from typicality.lm import loading
+
+    prompts = load_prompts(config.prompts)
+    m = config.models
+    device = loading.resolve_device(m["device"])
+    loading.resolve_dtype(m["dtype"], device)
+    trust = m["trust_remote_code"]
+    aligned = loading.load_model_info(m["aligned"], trust_remote_code=trust)
+    prior = loading.load_model_info(m["prior"], trust_remote_code=trust)
+    loading.check_same_tokenizer(aligned, prior, names=("aligned", "prior"))
+    if aligned.vocab_size != prior.vocab_size:
+        raise ValueError(f"the aligned model ({m['aligned']!r}) has {aligned.vocab_size} logits and the prior "
+                         f"({m['prior']!r}) {prior.vocab_size}: the prior could not score every id the aligned "
+                         "model can sample")
+    if m["reward"] is not None:
+        loading.check_reward_spec(m["reward"], kind=m["reward_kind"], trust_remote_code=trust)
+        if is_function_spec(m["reward"]):
+            smoke_test_reward(loading.load_reward(m["reward"]), prompts)
+    return prompts, device, aligned.tokenizer
+
+
+def is_function_spec(spec: str) -> bool:
+    """``module:function`` or ``file.py:function`` (what :func:`typicality.lm.loading.load_reward` calls)."""
+    return ":" in spec and not Path(spec).expanduser().is_dir()
+
+
+def smoke_test_reward(reward: Any, prompts: Prompts) -> None:
+    """Call a reward function on two made-up pairs, so that a function returning the wrong number of values or
+    non-numbers fails now, not after the sampling."""
+    pairs = ([prompts.templated[0], prompts.templated[-1]], ["", " Thank you, that is very helpful."])
+    try:
+        reward(*pairs)
+    except ValueError:
+        raise
+    except Exception as e:
+        raise ValueError(f"reward function {reward.name} failed on a test call with 2 (prompt, continuation) "
+                         f"pairs: {type(e).__name__}: {e}") from e
+
+
+def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, progress: Progress | None = None,
+              rank: int = 0, world_size: int = 1, log: Callable[[str], None] | None = None) -> StudyRun:
+    """Run (or resume) the study of ``config`` into ``out_dir``; see the module docstring."""
+    from typicality.lm import loading
+    from typicality.lm.scoring import decode_continuations, prompt_ids, score_continuations, start_context
+
+    progress = progress or _quiet
+    say = log or (lambda msg: None)
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
+        raise ValueError(f"rank must be an int in [0, {world_size}), got {rank!r}")
+
+    prompts, device, tokenizer = preflight(config)
+    plan = make_plan(config, prompts)
+    run_dir = RunDirectory(out_dir)
+    root = run_dir.root
+    run_dir.prepare({"config": config.to_json_dict(), "fingerprints": plan.fingerprints},
+                    plan.expected_files(root), force=force)
+    m, s, sc = config.models, config.sampling, config.scoring
+    mine = [u for i, u in enumerate(plan.units) if i % world_size == rank]
+    schemes = {sch.name: sch for sch in config.all_schemes}
+    pids = prompt_ids(tokenizer, prompts.templated)
+    run = StudyRun(None, root)
+
+    def todo(stage: str) -> list[Unit]:
+        return [u for u in mine if (u, stage) in plan.keys and not u.path(root, stage, plan.keys[(u, stage)]).exists()]
+
+    def strings_of(units: Sequence[Unit]) -> int:
+        return sum((u.stop - u.start) * s["samples_per_prompt"] for u in units)
+
+    # 1. sample
+    t0 = time.perf_counter()
+    pending = todo("sample")
+    run.units_reused["sample"] = sum(1 for u in mine if (u, "sample") in plan.keys) - len(pending)
+    if pending:
+        from typicality.lm.sampling import SampleRequest, TransformersBackend
+
+        say(f"sampling: {len(pending)} unit(s), {strings_of(pending)} strings from {m['aligned']}")
+        lm = loading.load_causal_lm(m["aligned"], device=m["device"], dtype=m["dtype"],
+                                    trust_remote_code=m["trust_remote_code"])
+        backend = TransformersBackend(lm, max_new_tokens=s["max_new_tokens"], seed=s["seed"],
+                                      adaptor_dtype=s["adaptor_dtype"], batch_size=s["batch_size"],
+                                      token_scores=s["token_scores"])
+        tick = progress("sample", strings_of(pending))
+        eos_ids = set(lm.eos_token_ids)
+        import pandas as pd
+
+        for unit in pending:
+            scheme = schemes[unit.scheme]
+            requests = [SampleRequest(i, j, scheme, tuple(pids[i])) for i in range(unit.start, unit.stop)
+                        for j in range(s["samples_per_prompt"])]
+            sampled = backend.sample(requests, progress=tick)
+            frame = pd.DataFrame([r.row() for r in sampled])
+            frame["text"] = decode_continuations(lm.tokenizer, [r.token_ids for r in sampled], eos_ids)
+            write_parquet_atomic(frame, unit.path(root, "sample", plan.keys[(unit, "sample")]))
+        del lm, backend
+        _free_memory()
+    run.stage_seconds["sample"] = time.perf_counter() - t0
+    run.units_done["sample"] = len(pending)
+
+    # 2. prior
+    t0 = time.perf_counter()
+    pending = todo("prior")
+    run.units_reused["prior"] = sum(1 for u in mine if (u, "prior") in plan.keys) - len(pending)
+    if pending:
+        import pandas as pd
+
+        say(f"scoring under the prior: {len(pending)} unit(s) with {m['prior']}")
+        lm = loading.load_causal_lm(m["prior"], device=m["device"], dtype=m["dtype"],
+                                    trust_remote_code=m["trust_remote_code"])
+        start = start_context(lm)
+        tick = progress("prior", 2 * strings_of(pending))
+        for unit in pending:
+            frame = read_parquet(unit.path(root, "sample", plan.keys[(unit, "sample")]))
+            ys = [list(y) for y in frame["token_ids"]]
+            cond = score_continuations(lm, [pids[i] for i in frame["prompt_index"]], ys,
+                                       batch_size=sc["batch_size"], progress=tick, token_scores=s["token_scores"])
+            uncond = score_continuations(lm, [start] * len(ys), ys, batch_size=sc["batch_size"], progress=tick,
+                                         token_scores=s["token_scores"])
+            out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"]})
+            for name, res in (("logp_prior", cond), ("logp_prior_unconditioned", uncond)):
+                out[name], out[name + "_eos"], out[name + "_clamped"] = res["total"], res["eos"], res["clamped"]
+                if s["token_scores"]:
+                    out["token_" + name] = [list(map(float, v)) for v in res["tokens"]]
+            write_parquet_atomic(out, unit.path(root, "prior", plan.keys[(unit, "prior")]))
+        del lm
+        _free_memory()
+    run.stage_seconds["prior"] = time.perf_counter() - t0
+    run.units_done["prior"] = len(pending)
+
+    # 3. reward
+    t0 = time.perf_counter()
+    pending = todo("reward") if plan.reward_stage else []
+    run.units_reused["reward"] = (sum(1 for u in mine if (u, "reward") in plan.keys) - len(pending)
+                                  if plan.reward_stage else 0)
+    if pending:
+        import numpy as np
+        import pandas as pd
+
+        say(f"scoring rewards: {len(pending)} unit(s) with {m['reward']}")
+        reward = loading.load_reward(m["reward"], device=m["device"], dtype=m["dtype"], kind=m["reward_kind"],
+                                     batch_size=sc["reward_batch_size"], max_length=m["reward_max_length"],
+                                     trust_remote_code=m["trust_remote_code"])
+        column = "reward" if m["secret_reward_beta"] is None else "reward_model"
+        tick = progress("reward", strings_of(pending))
+        for unit in pending:
+            frame = read_parquet(unit.path(root, "sample", plan.keys[(unit, "sample")]))
+            values = np.asarray(reward([prompts.templated[i] for i in frame["prompt_index"]], list(frame["text"])),
+                                dtype=np.float64)
+            tick(len(frame))
+            out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"],
+                                column: values})
+            write_parquet_atomic(out, unit.path(root, "reward", plan.keys[(unit, "reward")]))
+        del reward
+        _free_memory()
+    run.stage_seconds["reward"] = time.perf_counter() - t0
+    run.units_done["reward"] = len(pending)
+
+    if rank != 0:
+        return run
+    missing = [u for u in plan.units for st in ("sample", "prior", "reward")
+               if (u, st) in plan.keys and not u.path(root, st, plan.keys[(u, st)]).exists()]
+    if missing:
+        say(f"{len(missing)} unit(s) of other processes are not done yet; merge when they are")
+        return run
+
+    # 4. merge, analyse, report
+    t0 = time.perf_counter()
+    samples = merge_units(plan, root)
+    write_parquet_atomic(samples, root / "samples.parquet")
+    run.stage_seconds["merge"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from typicality.lm.analysis import AnalysisOptions, analyze
+
+    a = config.analysis
+    options = AnalysisOptions(seed=a["seed"], include_capped=a["include_capped"], corpus_blocks=a["corpus_blocks"],
+                              bootstrap_corpora=a["bootstrap_corpora"],
+                              bootstrap_corpus_size=a["bootstrap_corpus_size"], cramers_v_lag=a["cramers_v_lag"],
+                              secret_reward_beta=m["secret_reward_beta"], paper_chain_length=a["paper_chain_length"],
+                              **({"ablations": tuple(a["ablations"])} if a["ablations"] is not None else {}))
+    analysis = analyze(samples, [sch.to_json_dict() for sch in config.all_schemes], options)
+    run.stage_seconds["analysis"] = time.perf_counter() - t0
+    meta = {"models": {k: m[k] for k in ("aligned", "prior", "reward", "secret_reward_beta")},
+            "n_prompts": len(prompts), "samples_per_prompt": s["samples_per_prompt"], "versions": versions(),
+            "device": str(device), "stage_seconds": run.stage_seconds, "units_reused": run.units_reused,
+            "prompts_source": prompts.source}
+    results = {**analysis, "config": config.to_json_dict(), **meta}
+    jsonio.write_atomic(root / "results.json", jsonio.dumps(results))
+    t0 = time.perf_counter()
+    from typicality.lm.report import write_figure, write_report
+
+    try:
+        write_figure(analysis, samples, root / "figure.png")
+    except ImportError:
+        say("matplotlib is not installed, so no figure was written (pip install 'typicality[lm]')")
+    write_report(analysis, meta, root / "report.md")
+    run.stage_seconds["report"] = time.perf_counter() - t0
+    run.results = results
+    return run
+
+
+def merge_units(plan: StudyPlan, root: Path) -> Any:
+    """One table of every string: sample ⨝ prior ⨝ reward per unit, in scheme, prompt, sample order."""
+    import pandas as pd
+
+    beta = plan.config.models["secret_reward_beta"]
+    frames = []
+    on = ["prompt_index", "sample_index"]
+    for unit in plan.units:
+        frame = read_parquet(unit.path(root, "sample", plan.keys[(unit, "sample")]))
+        frame = frame.merge(read_parquet(unit.path(root, "prior", plan.keys[(unit, "prior")])), on=on,
+                            how="left", validate="one_to_one")
+        if (unit, "reward") in plan.keys:
+            frame = frame.merge(read_parquet(unit.path(root, "reward", plan.keys[(unit, "reward")])), on=on,
+                                how="left", validate="one_to_one")
+        frames.append(frame)
+    samples = pd.concat(frames, ignore_index=True)
+    if beta is not None:
+        from typicality.lm.loading import secret_reward
+
+        samples["reward"] = secret_reward(samples["logp_aligned"].to_numpy(), samples["logp_prior"].to_numpy(), beta)
+    order = {sch.name: i for i, sch in enumerate(plan.config.all_schemes)}
+    samples = samples.sort_values(["scheme", "prompt_index", "sample_index"],
+                                  key=lambda c: c.map(order) if c.name == "scheme" else c, kind="stable")
+    return samples.reset_index(drop=True)
+
+
+def _free_memory() -> None:
+    import gc
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+__all__ = ["StudyPlan", "StudyRun", "make_plan", "merge_units", "model_fingerprint", "preflight", "run_study",
+           "versions"]
