@@ -83,6 +83,7 @@ def test_kept_sets_nest(p):
 def test_temperature_to_zero_approaches_greedy_and_one_is_identity(p):
     np.testing.assert_allclose(Temperature(1.0).weights(p), p, rtol=0, atol=0)
     np.testing.assert_array_equal(make("top_p", p=1.0).weights(p), p)
+    np.testing.assert_array_equal(make("typical", p=1.0).weights(p), p)  # keeps every token, tail included
     top = p >= p.max()
     second = p[~top].max() if (~top).any() else 0.0
     for t in (0.1, 0.02):
@@ -176,3 +177,10 @@ def test_bad_inputs():
     np.testing.assert_allclose(a.weights_from_logits(np.array([[0.0, -np.inf, np.log(3.0)]])), [[0.25, 0, 0.75]])
     row = np.array([0.0, -np.inf, np.log(3.0)])
     np.testing.assert_allclose(make("top_p", p=0.7).weights_from_logits(row), [0, 0, 0.75])
+
+
+def test_typical_one_keeps_a_tail_that_the_cumulative_sum_rounds_away():
+    """The cumulative mass reaches 1.0 in float64 before the tiny tokens: they must still be kept at p = 1."""
+    p = np.array([0.5, 0.5 - 1e-17, 1e-17, 1e-30])
+    p = p / p.sum()
+    assert np.all(make("typical", p=1.0).weights(p)[p > 0] > 0)

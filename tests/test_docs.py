@@ -15,6 +15,7 @@ MODULES = [
     "typicality.models.ngram",
     "typicality.models.baer",
     "typicality.lm.loading",
+    "typicality.lm.adaptors",
 ]
 
 

@@ -6,31 +6,36 @@ bench_adaptors.py's CASES, on the same device; median of ``--repeats`` runs, mea
 columns: ``transform`` (scores and offset, which the sampler needs for log Z_t) / ``process``, float64; and the
 float64 adaptor called as a LogitsProcessor (kept sets decided in float64, scores returned in float32) / HF.
 
-Measured on a shared 2-core AMD EPYC (torch 2.13.0+cpu, transformers 5.24; other jobs were running, so single
-runs move by ±15%):
+Measured on a shared 2-core AMD EPYC (torch 2.13.0+cpu, transformers 5.24), three runs with 2 threads while the
+machine was otherwise quiet (ranges), and one with ``--threads 1`` (in parentheses):
 
-=============  ===========  ==============  ==============  ==================  =============================
-adaptor        HF (2 thr.)  float64 (2/1)   float32 (2/1)   transform/process   what sets our time
-=============  ===========  ==============  ==============  ==================  =============================
-temperature    29 ms        2.37 / 2.30     1.17 / 1.03     1.5–1.7             writing 8 bytes per logit
-top_k          72 ms        1.23 / 1.07     0.84 / 0.69     1.5–1.7             torch.topk, as HF
-top_p          821 ms       0.44 / 0.36     0.36 / 0.32     ≈ 1.0               topk of 1,024 then 4,096
-typical        1175 ms      0.39 / 0.38     0.32 / 0.26     ≈ 1.0               topk of the distances
-epsilon        112 ms       1.22 / 0.90     0.67 / 0.41     ≈ 1.0               one float64 exp pass
-eta            321 ms       0.49 / 0.44     0.26 / 0.25     ≈ 1.0               one float64 exp pass
-min_p          112 ms       0.84 / 0.73     0.46 / 0.41     1.4–1.5             no exp at all
-=============  ===========  ==============  ==============  ==================  =============================
+===========  ==========  ========================  ========================  =================  ===========
+adaptor      HF          float64 / HF              float32 / HF              transform/process  __call__/HF
+===========  ==========  ========================  ========================  =================  ===========
+temperature  29–30 ms    **2.37–2.42** (2.30)      1.17–1.30 (1.03)          1.5–1.7            2.1
+top_k        63–73 ms    1.23–1.43 (1.07)          0.79–0.90 (0.69)          1.5–1.7            1.0
+top_p        821–830 ms  0.43–0.44 (0.36)          0.36 (0.32)               1.0                0.4
+typical      1.14–1.17 s 0.39–0.42 (0.38)          0.30–0.33 (0.26)          1.0                0.4
+epsilon      112–128 ms  1.03–1.22 (0.90)          0.58–0.67 (0.41)          1.0                0.8
+eta          307–321 ms  0.47–0.52 (0.44)          0.26–0.29 (0.25)          1.0–1.2            0.4
+min_p        112–115 ms  0.77–0.90 (0.73)          0.46–0.54 (0.41)          1.4–1.7            0.5
+===========  ==========  ========================  ========================  =================  ===========
 
-Not met: temperature in float64 (2.3–2.4×). HF's warper is one float32 division (read 4 bytes, write 4 per logit);
-float64 scores must write 8 bytes per logit into freshly allocated memory, and on this machine the page faults of
-fresh memory dominate: ``logits.to(torch.float64)`` alone takes 53–63 ms, 1.8–2.2× HF's whole warper, before any
-division. float32 meets it (1.0–1.25×; the rest is the one max reduction that validates the input). Where the
-float64 output is only cast back to float32 (``__call__``, the LogitsProcessor), truncations never build float64
-scores at all. The other float64 ratios stay under 1.5 because the kept sets are found on the float32 logits
-(exact comparisons with thresholds rounded up to float32) and top-p/typical never sort the whole vocabulary.
+Not met: temperature in float64. HF's warper is one float32 division (read 4 bytes, write 4 per logit); float64
+scores write 8 bytes per logit into freshly allocated memory, and here the page faults of fresh memory dominate:
+``logits.to(torch.float64)`` alone takes 53–63 ms, 1.8–2.2× HF's whole warper, before any division. float32
+meets it (the rest is the one max reduction that validates the input). As a LogitsProcessor (last column) the
+float64 adaptor divides in float64 block by block and returns float32 (2.1×); truncations there never write
+float64 scores at all. The other float64 ratios stay under 1.5 because kept sets are found on the float32 logits
+(exact comparisons against thresholds rounded up to float32), top-k writes its few survivors into rows of −inf,
+and top-p/typical sort only candidates (1,024, then 4,096, ...) instead of the whole vocabulary.
 
-``transform`` costs one more float64 exp pass (the offset lse(x)) where ``process`` needs none (temperature,
-top-k, min-p); where a step needs the normalizer anyway it is shared, so transform ≈ process.
+``transform`` adds one float64 exp pass (the offset lse(x)) where ``process`` needs none (temperature, top-k,
+min-p); where a step needs the normalizer anyway it is shared, so transform ≈ process.
+
+On an oversubscribed machine (more runnable threads than cores) every timing inflates, ours more than HF's: the
+blocked CPU engine runs more, smaller parallel regions, and each thread barrier can wait out a scheduler time
+slice. Use an idle machine, or ``--threads 1``. The GPU path (one block, no per-row loops) was not measured here.
 
 Run: python experiments/benchmarks/bench_device_adaptors.py [--device cpu|cuda] [--rows 256] [--vocab 50000]
      [--repeats 5] [--threads N]

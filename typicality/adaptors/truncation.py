@@ -126,6 +126,8 @@ class Typical(Adaptor):
         return {"p": self.p}
 
     def keep(self, q: np.ndarray) -> np.ndarray:
+        if self.p >= 1:  # every token: a cumulative sum that rounds to 1 early must not drop the tail
+            return q > 0
         with np.errstate(divide="ignore"):
             score = np.abs(-np.log(q) - _entropy(q))
         order = np.argsort(score, axis=-1)  # ties in score share the threshold: their order is irrelevant

@@ -72,9 +72,13 @@ class SampledString:
 class Backend(Protocol):
     """What the study needs from a generation engine."""
 
-    def sample(self, requests: Sequence[SampleRequest], *,
-               progress: Callable[[int], None] | None = None) -> list[SampledString]:
-        """Sample every request (any order internally); return them in the order given."""
+    def sample_groups(self, groups: Sequence[Sequence[SampleRequest]], *,
+                      progress: Callable[[int], None] | None = None,
+                      on_group: Callable[[int, list[SampledString]], None] | None = None,
+                      ) -> list[list[SampledString]]:
+        """Sample every request of every group; call ``on_group(g, strings)`` as soon as group g is complete
+        (groups are started in order, so they complete roughly in order); return the strings group by group, each
+        in the order given. ``progress(n)`` is called with the number of strings just finished."""
         ...
 
 
@@ -103,6 +107,7 @@ class TransformersBackend:
         self.batch_size = int(batch_size)
         self.token_scores = bool(token_scores)
         self.continuous_batching = bool(continuous_batching)
+        self.refill = 0.25
         self.eos_ids = torch.tensor(sorted(lm.eos_token_ids), dtype=torch.long, device=lm.device)
         if self.eos_ids.numel() == 0:
             raise ValueError(f"model {lm.spec!r} has no eos token id: strings could never end")
@@ -117,14 +122,21 @@ class TransformersBackend:
 
     def sample(self, requests: Sequence[SampleRequest], *,
                progress: Callable[[int], None] | None = None) -> list[SampledString]:
-        for r in requests:
-            if not r.prompt_ids:
-                raise ValueError(f"prompt {r.prompt_index} tokenizes to no token: a model needs a context to "
-                                 "predict the first token (add a BOS token or a template)")
-        if not requests:
-            return []
+        """Sample ``requests``; the strings in the order given."""
+        return self.sample_groups([requests], progress=progress)[0]
+
+    def sample_groups(self, groups: Sequence[Sequence[SampleRequest]], *,
+                      progress: Callable[[int], None] | None = None,
+                      on_group: Callable[[int, list[SampledString]], None] | None = None,
+                      ) -> list[list[SampledString]]:
+        """See :class:`Backend`. The rows of the running batch may belong to several groups (and schemes)."""
+        for group in groups:
+            for r in group:
+                if not r.prompt_ids:
+                    raise ValueError(f"prompt {r.prompt_index} tokenizes to no token: a model needs a context to "
+                                     "predict the first token (add a BOS token or a template)")
         with self.torch.inference_mode():
-            return self._run(requests, progress)
+            return self._run(groups, progress, on_group)
 
     def _forward(self, **kwargs: Any) -> Any:
         cache = kwargs.pop("cache")
@@ -152,79 +164,93 @@ class TransformersBackend:
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
         return cache, out.logits[:, -1], mask, positions[:, -1]
 
-    def _run(self, requests: Sequence[SampleRequest], progress: Callable[[int], None] | None) -> list[SampledString]:
+    def _run(self, groups: Sequence[Sequence[SampleRequest]], progress: Callable[[int], None] | None,
+             on_group: Callable[[int, list[SampledString]], None] | None) -> list[list[SampledString]]:
         """Sample every request, ``batch_size`` rows at a time.
 
         With *continuous batching* (the default, for caches of plain dynamic layers: Llama, GPT-2, Mistral without
         sliding window, ...), a finished string's row is dropped from the batch at once and, as soon as a quarter
-        of the rows are free, new prompts are prefilled and their cache rows appended (left-padded to a common
-        length), so the batch stays full. Other caches (sliding-window or hybrid layers) run static batches.
-        Either way a string's tokens and scores depend only on its own row.
+        of the rows are free, the next prompts are prefilled and their cache rows appended (left-padded to a
+        common length), so the batch stays full across strings, schemes and groups. Other caches (sliding-window
+        or hybrid layers) run static batches. Either way a string's tokens and scores depend only on its own row.
         """
         torch = self.torch
         dev = self.lm.device
-        N, T, B = len(requests), self.max_new_tokens, self.batch_size
-        u = torch.tensor(np.stack([string_uniforms(self.seed, r.scheme.key(), r.prompt_index, r.sample_index, T)
-                                   for r in requests]), dtype=torch.float64, device=dev)
-        schemes = [r.scheme for r in requests]
-        tokens_out = torch.full((N, T), -1, dtype=torch.long, device=dev)
-        names = [f"{s}{v}" for v in ("", "_clamped", "_eos") for s in SAMPLE_SUMS]
-        totals = torch.zeros((N, len(names)), dtype=torch.float64, device=dev)  # written when a row finishes
-        per_token = {s: torch.zeros((N, T), dtype=torch.float64, device=dev) for s in SAMPLE_SUMS} \
-            if self.token_scores else None
-        lengths = torch.zeros(N, dtype=torch.long, device=dev)
-        ended = torch.zeros(N, dtype=torch.bool, device=dev)
+        T, B = self.max_new_tokens, self.batch_size
+        requests = [r for group in groups for r in group]
+        group_of = [g for g, group in enumerate(groups) for _ in group]
+        first = np.cumsum([0] + [len(group) for group in groups])
+        remaining = [len(group) for group in groups]
+        results: list[list[SampledString | None]] = [[None] * len(group) for group in groups]
         adaptors = {r.scheme.name: self._adaptor(r.scheme) for r in requests}
-        single = next(iter(adaptors.values())) if len(adaptors) == 1 else None
-        # prompts of similar length share a prefill (less padding); the results do not depend on the grouping
-        pending = sorted(range(N), key=lambda i: (len(requests[i].prompt_ids), i))
-        pending.reverse()  # pop() from the end: shortest first
-        cache = logits = mask = last_pos = rows = steps = acc = None
+        # the next prompts, group by group; within a group, similar lengths share a prefill (less padding)
+        pending: list[int] = []
+        for g, group in enumerate(groups):
+            pending += sorted(range(first[g], first[g] + len(group)), key=lambda i: (len(requests[i].prompt_ids), i))
+        pending.reverse()  # pop() from the end
+        n_acc = 3 * len(SAMPLE_SUMS)
+        cache = logits = mask = last_pos = None
+        rows: Any = None  # request index of each running row, in cache order; with its tokens, uniforms, sums
         continuous = self.continuous_batching
+        for g, group in enumerate(groups):
+            if not group and on_group is not None:
+                on_group(g, [])
         while pending or rows is not None:
             running = 0 if rows is None else len(rows)
-            if pending and (running == 0 or (continuous and B - running >= max(1, B // 4))):
+            if pending and (running == 0 or (continuous and B - running >= max(1, int(B * self.refill)))):
                 new = [pending.pop() for _ in range(min(B - running, len(pending)))]
                 c_new, l_new, m_new, p_new = self._prefill([requests[i] for i in new])
-                r_new = torch.tensor(new, dtype=torch.long, device=dev)
+                n = len(new)
+                state_new = {
+                    "rows": torch.tensor(new, dtype=torch.long, device=dev),
+                    "steps": torch.zeros(n, dtype=torch.long, device=dev),
+                    "tokens": torch.full((n, T), -1, dtype=torch.long, device=dev),
+                    "u": torch.tensor(np.stack([string_uniforms(self.seed, requests[i].scheme.key(),
+                                                                requests[i].prompt_index, requests[i].sample_index,
+                                                                T) for i in new]), dtype=torch.float64, device=dev),
+                    "acc": torch.zeros((n, n_acc), dtype=torch.float64, device=dev),
+                }
+                if self.token_scores:
+                    state_new["per_token"] = torch.zeros((n, len(SAMPLE_SUMS), T), dtype=torch.float64, device=dev)
                 if rows is None:
-                    cache, logits, mask, last_pos, rows = c_new, l_new, m_new, p_new, r_new
-                    steps = torch.zeros(len(new), dtype=torch.long, device=dev)
-                    acc = torch.zeros((len(new), len(names)), dtype=torch.float64, device=dev)
+                    cache, logits, mask, last_pos, state = c_new, l_new, m_new, p_new, state_new
                     continuous = continuous and _mergeable(cache)
                 else:
                     mask = _merge_caches(cache, mask, c_new, m_new)
                     logits = torch.cat([logits, l_new.to(logits.dtype)])
                     last_pos = torch.cat([last_pos, p_new])
-                    rows = torch.cat([rows, r_new])
-                    steps = torch.cat([steps, torch.zeros(len(new), dtype=torch.long, device=dev)])
-                    acc = torch.cat([acc, torch.zeros((len(new), len(names)), dtype=torch.float64, device=dev)])
-            tok, vals = self._step(logits, u[rows, steps], single or [adaptors[schemes[i].name]
-                                                                      for i in rows.tolist()])
+                    state = {k: torch.cat([v, state_new[k]]) for k, v in state.items()}
+                rows = state["rows"]
+            steps = state["steps"]
+            kinds = {requests[int(i)].scheme.name for i in rows.tolist()} if len(adaptors) > 1 else adaptors.keys()
+            if len(kinds) == 1:
+                chosen: Any = adaptors[next(iter(kinds))]
+            else:
+                chosen = [adaptors[requests[int(i)].scheme.name] for i in rows.tolist()]
+            idx = torch.arange(len(rows), device=dev)
+            tok, vals = self._step(logits, state["u"][idx, steps], chosen)
             is_eos = torch.isin(tok, self.eos_ids)
-            tokens_out[rows, steps] = tok
-            acc += torch.cat([vals, vals.clamp(min=-CLAMP_NATS), torch.where(is_eos[:, None], vals, 0.0)], dim=1)
-            if per_token is not None:
-                for j, name in enumerate(SAMPLE_SUMS):
-                    per_token[name][rows, steps] = vals[:, j]
-            steps = steps + 1
+            state["tokens"][idx, steps] = tok
+            state["acc"] += torch.cat([vals, vals.clamp(min=-CLAMP_NATS), torch.where(is_eos[:, None], vals, 0.0)],
+                                      dim=1)
+            if self.token_scores:
+                state["per_token"][idx, :, steps] = vals
+            state["steps"] = steps = steps + 1
             keep = ~(is_eos | (steps >= T))
             n_done = len(rows) - int(keep.sum())
             if n_done:
-                done = ~keep
-                totals[rows[done]] = acc[done]
-                lengths[rows[done]] = steps[done]
-                ended[rows[done]] = is_eos[done]
+                self._finish(requests, group_of, first, state, ~keep, is_eos, results, remaining, on_group)
                 if progress is not None:
                     progress(n_done)
             if n_done == len(rows):
-                cache = logits = mask = last_pos = rows = steps = acc = None
+                cache = logits = mask = last_pos = rows = None
                 continue
             if n_done:
                 sel = keep.nonzero().squeeze(1)
                 cache.batch_select_indices(sel)
-                rows, mask, last_pos, steps, tok, acc = (rows[sel], mask[sel], last_pos[sel], steps[sel], tok[sel],
-                                                         acc[sel])
+                mask, last_pos, tok = mask[sel], last_pos[sel], tok[sel]
+                state = {k: v[sel] for k, v in state.items()}
+                rows = state["rows"]
                 if continuous:
                     mask = _trim_left_padding(cache, mask)
             mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype, device=dev)], dim=1)
@@ -233,18 +259,31 @@ class TransformersBackend:
                                 cache=cache)
             cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None) or cache
             logits = out.logits[:, -1]
+        return results  # type: ignore[return-value]
 
-        tokens_cpu, lengths_cpu, ended_cpu = tokens_out.cpu().numpy(), lengths.cpu().numpy(), ended.cpu().numpy()
-        totals_cpu = totals.cpu().numpy()
-        pt_cpu = {k: v.cpu().numpy() for k, v in per_token.items()} if per_token is not None else None
-        results = []
-        for i, r in enumerate(requests):
-            n = int(lengths_cpu[i])
-            results.append(SampledString(
-                r.prompt_index, r.sample_index, r.scheme.name, tokens_cpu[i, :n].tolist(), bool(ended_cpu[i]),
-                {k: float(totals_cpu[i, j]) for j, k in enumerate(names)},
-                None if pt_cpu is None else {k: v[i, :n].tolist() for k, v in pt_cpu.items()}))
-        return results
+    def _finish(self, requests: list[SampleRequest], group_of: list[int], first: Any, state: dict[str, Any],
+                done: Any, is_eos: Any, results: list[list[SampledString | None]], remaining: list[int],
+                on_group: Callable[[int, list[SampledString]], None] | None) -> None:
+        """Move the finished rows' strings to the CPU, and hand over every group that is now complete."""
+        names = [f"{s}{v}" for v in ("", "_clamped", "_eos") for s in SAMPLE_SUMS]
+        which = state["rows"][done].cpu().numpy()
+        steps = state["steps"][done].cpu().numpy()
+        tokens = state["tokens"][done].cpu().numpy()
+        acc = state["acc"][done].cpu().numpy()
+        ended = is_eos[done].cpu().numpy()
+        per_token = state["per_token"][done].cpu().numpy() if "per_token" in state else None
+        for k, i in enumerate(which):
+            r, n = requests[i], int(steps[k])
+            string = SampledString(
+                r.prompt_index, r.sample_index, r.scheme.name, tokens[k, :n].tolist(), bool(ended[k]),
+                {name: float(acc[k, j]) for j, name in enumerate(names)},
+                None if per_token is None else {name: per_token[k, j, :n].tolist()
+                                                for j, name in enumerate(SAMPLE_SUMS)})
+            g = group_of[i]
+            results[g][i - first[g]] = string
+            remaining[g] -= 1
+            if remaining[g] == 0 and on_group is not None:
+                on_group(g, results[g])  # type: ignore[arg-type]
 
     def _step(self, logits: Any, u: Any, adaptors: Any) -> tuple[Any, Any]:
         """One token for each running row, and (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor.

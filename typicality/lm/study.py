@@ -240,14 +240,18 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, 
         eos_ids = set(lm.eos_token_ids)
         import pandas as pd
 
-        for unit in pending:
-            scheme = schemes[unit.scheme]
-            requests = [SampleRequest(i, j, scheme, tuple(pids[i])) for i in range(unit.start, unit.stop)
-                        for j in range(s["samples_per_prompt"])]
-            sampled = backend.sample(requests, progress=tick)
+        groups = [[SampleRequest(i, j, schemes[unit.scheme], tuple(pids[i])) for i in range(unit.start, unit.stop)
+                   for j in range(s["samples_per_prompt"])] for unit in pending]
+
+        def write_unit(g: int, sampled: list) -> None:
+            unit = pending[g]
             frame = pd.DataFrame([r.row() for r in sampled])
             frame["text"] = decode_continuations(lm.tokenizer, [r.token_ids for r in sampled], eos_ids)
             write_parquet_atomic(frame, unit.path(root, "sample", plan.keys[(unit, "sample")]))
+
+        # one stream over all pending units: the batch stays full across unit boundaries, and each unit is written
+        # as soon as its last string is done
+        backend.sample_groups(groups, progress=tick, on_group=write_unit)
         del lm, backend
         _free_memory()
     run.stage_seconds["sample"] = time.perf_counter() - t0
