@@ -73,10 +73,14 @@ def read_prompt_dataset(name: str, split: str, extract: str) -> list[str]:  # pr
     except ImportError:
         raise ValueError(f"prompts.dataset {name!r} needs the 'datasets' package (pip install datasets), or give "
                          "prompts.file") from None
-    ds = datasets.load_dataset(name, split=split)
-    if extract == "hh_first_human_turn":
-        return [hh_first_human_turn(row["chosen"]) for row in ds]
-    return [row[extract] for row in ds]
+    try:
+        ds = datasets.load_dataset(name, split=split)
+        if extract == "hh_first_human_turn":
+            return [hh_first_human_turn(row["chosen"]) for row in ds]
+        return [row[extract] for row in ds]
+    except Exception as e:  # datasets raises many types (connection, missing split, missing column)
+        raise ValueError(f"prompts.dataset {name!r} (split {split!r}, extract {extract!r}) could not be read: "
+                         f"{type(e).__name__}: {e}") from None
 
 
 def select(prompts: list[str], *, max_chars: int | None, shuffle_seed: int | None, limit: int | None) -> list[str]:

@@ -160,18 +160,28 @@ def preflight(config: StudyConfig) -> tuple[Prompts, Any, Any]:
     device = loading.resolve_device(m["device"])
     loading.resolve_dtype(m["dtype"], device)
     trust = m["trust_remote_code"]
-    aligned = loading.load_model_info(m["aligned"], trust_remote_code=trust)
-    prior = loading.load_model_info(m["prior"], trust_remote_code=trust)
+    aligned = _named("models.aligned", loading.load_model_info, m["aligned"], trust_remote_code=trust)
+    prior = _named("models.prior", loading.load_model_info, m["prior"], trust_remote_code=trust)
     loading.check_same_tokenizer(aligned, prior, names=("aligned", "prior"))
     if aligned.vocab_size != prior.vocab_size:
         raise ValueError(f"the aligned model ({m['aligned']!r}) has {aligned.vocab_size} logits and the prior "
                          f"({m['prior']!r}) {prior.vocab_size}: the prior could not score every id the aligned "
                          "model can sample")
     if m["reward"] is not None:
-        loading.check_reward_spec(m["reward"], kind=m["reward_kind"], trust_remote_code=trust)
+        _named("models.reward", loading.check_reward_spec, m["reward"], kind=m["reward_kind"], trust_remote_code=trust)
         if is_function_spec(m["reward"]):
             smoke_test_reward(loading.load_reward(m["reward"]), prompts)
     return prompts, device, aligned.tokenizer
+
+
+def _named(key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, with the config key prefixed to its error messages."""
+    try:
+        return fn(*args, **kwargs)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{key}: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"{key}: {e}") from None
 
 
 def is_function_spec(spec: str) -> bool:
