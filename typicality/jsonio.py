@@ -1,4 +1,5 @@
-"""JSON output: numbers at full precision (mpmath results as exact decimal literals) and atomic writes."""
+"""File I/O: JSON output (numbers at full precision, mpmath results as exact decimal literals), atomic writes, and
+text input with errors that name the file and what it is for."""
 
 from __future__ import annotations
 
@@ -30,3 +31,17 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)
+
+
+def read_text(path: str | os.PathLike, what: str) -> str:
+    """The UTF-8 text of a file; a directory, a missing file or another encoding is an error naming ``what``
+    (e.g. ``"prompts.file"``) and the path."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{what} {str(p)!r} is a directory, not a file")
+    if not p.exists():
+        raise FileNotFoundError(f"{what} {str(p)!r} does not exist")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what} {str(p)!r} is not UTF-8 text: {e}") from None

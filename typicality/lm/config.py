@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from typicality.adaptors import ADAPTORS, ORDERS, Adaptor, Compose, Temperature, make
+from typicality.jsonio import read_text
 
 #: the name of "no adaptor" (pure sampling from the model, at the scheme's temperature)
 ANCESTRAL = "ancestral"
@@ -439,14 +440,7 @@ def load_config(spec: str | Path, *, overrides: Sequence[str] = ()) -> StudyConf
     spec = str(spec)
     path = Path(spec)
     if spec.endswith(".toml") or path.exists():
-        if path.is_dir():
-            raise ValueError(f"config {spec!r} is a directory, not a TOML file")
-        if not path.exists():
-            raise FileNotFoundError(f"config file {spec!r} does not exist")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"config {spec!r} is not UTF-8 text: {e}") from None
+        text = read_text(path, "config")
         base, source = path.resolve().parent, str(path)
     else:
         text, base, source = preset_text(spec), None, f"preset:{spec}"

@@ -295,12 +295,9 @@ def load_causal_lm(spec: str, *, device: str | torch.device = "cpu", dtype: str 
     """
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, dev)
-    source = _locate(spec, revision=revision)
-    if source.kind == "gguf":
-        _require_gguf()
+    source, kwargs = _causal_source(spec, trust_remote_code=trust_remote_code, revision=revision)
     from transformers import AutoModelForCausalLM
 
-    kwargs = _hf_kwargs(source, trust_remote_code=trust_remote_code, revision=revision)
     with _unloadable_hub_id(spec, source, "spec"):
         tokenizer = _load_tokenizer(source, kwargs)
         model = AutoModelForCausalLM.from_pretrained(source.name, **_dtype_kwargs(torch_dtype),
@@ -340,19 +337,24 @@ def load_model_info(spec: str, *, trust_remote_code: bool = False, revision: str
     >>> info.eos_token_ids, info.vocab_size                               # doctest: +SKIP
     ((2,), 32000)
     """
-    source = _locate(spec, revision=revision)
-    if source.kind == "gguf":
-        _require_gguf()
+    source, kwargs = _causal_source(spec, trust_remote_code=trust_remote_code, revision=revision)
     import torch
     from transformers import AutoConfig
 
-    kwargs = _hf_kwargs(source, trust_remote_code=trust_remote_code, revision=revision)
     with _unloadable_hub_id(spec, source, "spec"):
         tokenizer = _load_tokenizer(source, kwargs)
         config = AutoConfig.from_pretrained(source.name, **kwargs)
         generation_config = _generation_config(source, config, revision)
     return LoadedLM(model=ConfigOnlyModel(config, generation_config), tokenizer=tokenizer, spec=spec,
                     device=torch.device("cpu"), dtype=torch.float32)
+
+
+def _causal_source(spec: str, *, trust_remote_code: bool, revision: str | None) -> tuple[_Source, dict[str, Any]]:
+    """Where a causal LM's files are (GGUF support checked) and the keywords its ``from_pretrained`` calls get."""
+    source = _locate(spec, revision=revision)
+    if source.kind == "gguf":
+        _require_gguf()
+    return source, _hf_kwargs(source, trust_remote_code=trust_remote_code, revision=revision)
 
 
 def _hf_kwargs(source: _Source, *, trust_remote_code: bool, revision: str | None) -> dict[str, Any]:
@@ -621,7 +623,6 @@ class _TokenizedReward:
     def _right_padded(self, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, int]:
         """``batch`` padded on the right (input ids, attention mask, on the model's device) and the pad id: the
         config's pad id if no text of the batch uses it, else the smallest id none uses."""
-        import torch
 
         used = {i for ids in batch for i in ids}
         pad = self.model.config.get_text_config().pad_token_id
@@ -630,12 +631,9 @@ class _TokenizedReward:
             if pad is None:
                 raise ValueError(f"reward model {self.name!r}: a batch uses every token id, none is left to pad "
                                  "with; lower batch_size")
-        length = max(len(ids) for ids in batch)
-        input_ids = torch.full((len(batch), length), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), length), dtype=torch.long)
-        for row, ids in enumerate(batch):
-            input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
-            mask[row, :len(ids)] = 1
+        from typicality.lm.padding import pad_batch
+
+        input_ids, mask = pad_batch(batch, pad, side="right")
         return input_ids.to(self.device), mask.to(self.device), pad
 
     def __repr__(self) -> str:

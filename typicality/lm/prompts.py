@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from typicality.jsonio import read_text
+
 
 @dataclass(frozen=True)
 class Prompts:
@@ -38,14 +40,7 @@ def hh_first_human_turn(text: str) -> str:
 def read_prompt_file(path: str | Path) -> list[str]:
     """Prompts from a ``.txt`` file (one per non-empty line) or a ``.jsonl`` file (a ``"prompt"`` field per line)."""
     p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"prompts.file {str(p)!r} is a directory, not a file")
-    if not p.exists():
-        raise FileNotFoundError(f"prompts.file {str(p)!r} does not exist")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"prompts.file {str(p)!r} is not UTF-8 text: {e}") from None
+    text = read_text(p, "prompts.file")
     if p.suffix == ".jsonl":
         out = []
         for i, line in enumerate(text.splitlines(), 1):

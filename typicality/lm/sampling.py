@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from typicality.lm.config import Scheme
+from typicality.lm.padding import pad_batch
 from typicality.lm.seeds import string_uniforms
 
 #: the official code clamps every token's cost at this many nats (math.md R4); we record clamped sums separately
@@ -146,15 +147,10 @@ class TransformersBackend:
 
     def _prefill(self, requests: Sequence[SampleRequest]) -> tuple[Any, Any, Any, Any]:
         """Forward the (left-padded) prompts: the cache, the last logits, the attention mask, the last positions."""
-        torch = self.torch
         dev = self.lm.device
-        L = max(len(r.prompt_ids) for r in requests)
         pad = self.lm.pad_token_id if self.lm.pad_token_id is not None else int(self.eos_ids[0])
-        ids = torch.full((len(requests), L), pad, dtype=torch.long)
-        mask = torch.zeros((len(requests), L), dtype=torch.long)
-        for i, r in enumerate(requests):  # left padding: every row's last prompt token is at position L − 1
-            ids[i, L - len(r.prompt_ids):] = torch.tensor(r.prompt_ids, dtype=torch.long)
-            mask[i, L - len(r.prompt_ids):] = 1
+        # left padding: every row's last prompt token is in the last column
+        ids, mask = pad_batch([r.prompt_ids for r in requests], pad, side="left")
         ids, mask = ids.to(dev), mask.to(dev)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         kwargs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask, "position_ids": positions, "cache": None}

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from typicality.lm.padding import pad_batch
 from typicality.lm.sampling import CLAMP_NATS
 
 
@@ -51,12 +52,7 @@ def score_continuations(lm: Any, contexts: Sequence[Sequence[int]], continuation
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             seqs = [list(contexts[i]) + list(continuations[i]) for i in idx]
-            L = max(len(s) for s in seqs)
-            ids = torch.full((len(idx), L), pad, dtype=torch.long)
-            mask = torch.zeros((len(idx), L), dtype=torch.long)
-            for j, s in enumerate(seqs):
-                ids[j, :len(s)] = torch.tensor(s, dtype=torch.long)
-                mask[j, :len(s)] = 1
+            ids, mask = pad_batch(seqs, pad, side="right")
             logits = lm.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=False).logits
             for j, i in enumerate(idx):
                 c, y = len(contexts[i]), list(continuations[i])

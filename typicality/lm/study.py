@@ -205,8 +205,7 @@ def smoke_test_reward(reward: Any, prompts: Prompts) -> None:
 def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, progress: Progress | None = None,
               rank: int = 0, world_size: int = 1, log: Callable[[str], None] | None = None) -> StudyRun:
     """Run (or resume) the study of ``config`` into ``out_dir``; see the module docstring."""
-    from typicality.lm import loading
-    from typicality.lm.scoring import decode_continuations, prompt_ids, score_continuations, start_context
+    from typicality.lm.scoring import prompt_ids
 
     progress = progress or _quiet
     say = log or (lambda msg: None)
@@ -221,109 +220,20 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, 
     root = run_dir.root
     run_dir.prepare({"config": config.to_json_dict(), "fingerprints": plan.fingerprints},
                     plan.expected_files(root), force=force)
-    m, s, sc = config.models, config.sampling, config.scoring
+    m, s = config.models, config.sampling
     mine = [u for i, u in enumerate(plan.units) if i % world_size == rank]
-    schemes = {sch.name: sch for sch in config.all_schemes}
-    pids = prompt_ids(tokenizer, prompts.templated)
+    ctx = _StageContext(config, plan, root, prompts, prompt_ids(tokenizer, prompts.templated), progress, say)
     run = StudyRun(None, root)
-
-    def todo(stage: str) -> list[Unit]:
-        return [u for u in mine if (u, stage) in plan.keys and not u.path(root, stage, plan.keys[(u, stage)]).exists()]
-
-    def strings_of(units: Sequence[Unit]) -> int:
-        return sum((u.stop - u.start) * s["samples_per_prompt"] for u in units)
-
-    # 1. sample
-    t0 = time.perf_counter()
-    pending = todo("sample")
-    run.units_reused["sample"] = sum(1 for u in mine if (u, "sample") in plan.keys) - len(pending)
-    if pending:
-        from typicality.lm.sampling import SampleRequest, TransformersBackend
-
-        say(f"sampling: {len(pending)} unit(s), {strings_of(pending)} strings from {m['aligned']}")
-        lm = loading.load_causal_lm(m["aligned"], device=m["device"], dtype=m["dtype"],
-                                    trust_remote_code=m["trust_remote_code"])
-        backend = TransformersBackend(lm, max_new_tokens=s["max_new_tokens"], seed=s["seed"],
-                                      adaptor_dtype=s["adaptor_dtype"], batch_size=s["batch_size"],
-                                      token_scores=s["token_scores"])
-        tick = progress("sample", strings_of(pending))
-        eos_ids = set(lm.eos_token_ids)
-        import pandas as pd
-
-        groups = [[SampleRequest(i, j, schemes[unit.scheme], tuple(pids[i])) for i in range(unit.start, unit.stop)
-                   for j in range(s["samples_per_prompt"])] for unit in pending]
-
-        def write_unit(g: int, sampled: list) -> None:
-            unit = pending[g]
-            frame = pd.DataFrame([r.row() for r in sampled])
-            frame["text"] = decode_continuations(lm.tokenizer, [r.token_ids for r in sampled], eos_ids)
-            write_parquet_atomic(frame, unit.path(root, "sample", plan.keys[(unit, "sample")]))
-
-        # one stream over all pending units: the batch stays full across unit boundaries, and each unit is written
-        # as soon as its last string is done
-        backend.sample_groups(groups, progress=tick, on_group=write_unit)
-        del lm, backend
-        _free_memory()
-    run.stage_seconds["sample"] = time.perf_counter() - t0
-    run.units_done["sample"] = len(pending)
-
-    # 2. prior
-    t0 = time.perf_counter()
-    pending = todo("prior")
-    run.units_reused["prior"] = sum(1 for u in mine if (u, "prior") in plan.keys) - len(pending)
-    if pending:
-        import pandas as pd
-
-        say(f"scoring under the prior: {len(pending)} unit(s) with {m['prior']}")
-        lm = loading.load_causal_lm(m["prior"], device=m["device"], dtype=m["dtype"],
-                                    trust_remote_code=m["trust_remote_code"])
-        start = start_context(lm)
-        tick = progress("prior", 2 * strings_of(pending))
-        for unit in pending:
-            frame = read_parquet(unit.path(root, "sample", plan.keys[(unit, "sample")]))
-            ys = [list(y) for y in frame["token_ids"]]
-            cond = score_continuations(lm, [pids[i] for i in frame["prompt_index"]], ys,
-                                       batch_size=sc["batch_size"], progress=tick, token_scores=s["token_scores"])
-            uncond = score_continuations(lm, [start] * len(ys), ys, batch_size=sc["batch_size"], progress=tick,
-                                         token_scores=s["token_scores"])
-            out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"]})
-            for name, res in (("logp_prior", cond), ("logp_prior_unconditioned", uncond)):
-                out[name], out[name + "_eos"], out[name + "_clamped"] = res["total"], res["eos"], res["clamped"]
-                if s["token_scores"]:
-                    out["token_" + name] = [list(map(float, v)) for v in res["tokens"]]
-            write_parquet_atomic(out, unit.path(root, "prior", plan.keys[(unit, "prior")]))
-        del lm
-        _free_memory()
-    run.stage_seconds["prior"] = time.perf_counter() - t0
-    run.units_done["prior"] = len(pending)
-
-    # 3. reward
-    t0 = time.perf_counter()
-    pending = todo("reward") if plan.reward_stage else []
-    run.units_reused["reward"] = (sum(1 for u in mine if (u, "reward") in plan.keys) - len(pending)
-                                  if plan.reward_stage else 0)
-    if pending:
-        import numpy as np
-        import pandas as pd
-
-        say(f"scoring rewards: {len(pending)} unit(s) with {m['reward']}")
-        reward = loading.load_reward(m["reward"], device=m["device"], dtype=m["dtype"], kind=m["reward_kind"],
-                                     batch_size=sc["reward_batch_size"], max_length=m["reward_max_length"],
-                                     trust_remote_code=m["trust_remote_code"])
-        column = "reward" if m["secret_reward_beta"] is None else "reward_model"
-        tick = progress("reward", strings_of(pending))
-        for unit in pending:
-            frame = read_parquet(unit.path(root, "sample", plan.keys[(unit, "sample")]))
-            values = np.asarray(reward([prompts.templated[i] for i in frame["prompt_index"]], list(frame["text"])),
-                                dtype=np.float64)
-            tick(len(frame))
-            out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"],
-                                column: values})
-            write_parquet_atomic(out, unit.path(root, "reward", plan.keys[(unit, "reward")]))
-        del reward
-        _free_memory()
-    run.stage_seconds["reward"] = time.perf_counter() - t0
-    run.units_done["reward"] = len(pending)
+    for stage, runner in (("sample", _sample_units), ("prior", _prior_units), ("reward", _reward_units)):
+        t0 = time.perf_counter()
+        ours = [u for u in mine if (u, stage) in plan.keys]
+        pending = [u for u in ours if not ctx.path(u, stage).exists()]
+        run.units_reused[stage] = len(ours) - len(pending)
+        if pending:
+            runner(ctx, pending)
+            _free_memory()
+        run.stage_seconds[stage] = time.perf_counter() - t0
+        run.units_done[stage] = len(pending)
 
     if rank != 0:
         return run
@@ -366,6 +276,106 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, 
     run.stage_seconds["report"] = time.perf_counter() - t0
     run.results = results
     return run
+
+
+@dataclass
+class _StageContext:
+    """What every stage needs: the config, the plan, where units go, the prompts and their token ids."""
+
+    config: StudyConfig
+    plan: StudyPlan
+    root: Path
+    prompts: Prompts
+    prompt_ids: list[list[int]]
+    progress: Progress
+    say: Callable[[str], None]
+
+    def path(self, unit: Unit, stage: str) -> Path:
+        return unit.path(self.root, stage, self.plan.keys[(unit, stage)])
+
+    def strings(self, units: Sequence[Unit]) -> int:
+        return sum((u.stop - u.start) * self.config.sampling["samples_per_prompt"] for u in units)
+
+
+def _sample_units(ctx: _StageContext, pending: list[Unit]) -> None:
+    """Stage 1: the aligned model samples every pending unit's strings, recording their scores."""
+    import pandas as pd
+
+    from typicality.lm import loading
+    from typicality.lm.sampling import SampleRequest, TransformersBackend
+    from typicality.lm.scoring import decode_continuations
+
+    m, s = ctx.config.models, ctx.config.sampling
+    ctx.say(f"sampling: {len(pending)} unit(s), {ctx.strings(pending)} strings from {m['aligned']}")
+    lm = loading.load_causal_lm(m["aligned"], device=m["device"], dtype=m["dtype"],
+                                trust_remote_code=m["trust_remote_code"])
+    backend = TransformersBackend(lm, max_new_tokens=s["max_new_tokens"], seed=s["seed"],
+                                  adaptor_dtype=s["adaptor_dtype"], batch_size=s["batch_size"],
+                                  token_scores=s["token_scores"])
+    eos_ids = set(lm.eos_token_ids)
+    schemes = {sch.name: sch for sch in ctx.config.all_schemes}
+    groups = [[SampleRequest(i, j, schemes[unit.scheme], tuple(ctx.prompt_ids[i])) for i in range(unit.start, unit.stop)
+               for j in range(s["samples_per_prompt"])] for unit in pending]
+
+    def write_unit(g: int, sampled: list) -> None:
+        frame = pd.DataFrame([r.row() for r in sampled])
+        frame["text"] = decode_continuations(lm.tokenizer, [r.token_ids for r in sampled], eos_ids)
+        write_parquet_atomic(frame, ctx.path(pending[g], "sample"))
+
+    # one stream over all pending units: the batch stays full across unit boundaries, and each unit is written as
+    # soon as its last string is done
+    backend.sample_groups(groups, progress=ctx.progress("sample", ctx.strings(pending)), on_group=write_unit)
+
+
+def _prior_units(ctx: _StageContext, pending: list[Unit]) -> None:
+    """Stage 2: log p_prior(y | x) and the unconditioned variant (BOS + y) of every pending unit's strings."""
+    import pandas as pd
+
+    from typicality.lm import loading
+    from typicality.lm.scoring import score_continuations, start_context
+
+    m, s = ctx.config.models, ctx.config.sampling
+    ctx.say(f"scoring under the prior: {len(pending)} unit(s) with {m['prior']}")
+    lm = loading.load_causal_lm(m["prior"], device=m["device"], dtype=m["dtype"],
+                                trust_remote_code=m["trust_remote_code"])
+    start = start_context(lm)
+    tick = ctx.progress("prior", 2 * ctx.strings(pending))
+    kw = {"batch_size": ctx.config.scoring["batch_size"], "progress": tick, "token_scores": s["token_scores"]}
+    for unit in pending:
+        frame = read_parquet(ctx.path(unit, "sample"))
+        ys = [list(y) for y in frame["token_ids"]]
+        cond = score_continuations(lm, [ctx.prompt_ids[i] for i in frame["prompt_index"]], ys, **kw)
+        uncond = score_continuations(lm, [start] * len(ys), ys, **kw)
+        out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"]})
+        for name, res in (("logp_prior", cond), ("logp_prior_unconditioned", uncond)):
+            out[name], out[name + "_eos"], out[name + "_clamped"] = res["total"], res["eos"], res["clamped"]
+            if s["token_scores"]:
+                out["token_" + name] = [list(map(float, v)) for v in res["tokens"]]
+        write_parquet_atomic(out, ctx.path(unit, "prior"))
+
+
+def _reward_units(ctx: _StageContext, pending: list[Unit]) -> None:
+    """Stage 3: the reward of every pending unit's strings (prompt, decoded continuation)."""
+    import numpy as np
+    import pandas as pd
+
+    from typicality.lm import loading
+
+    m = ctx.config.models
+    ctx.say(f"scoring rewards: {len(pending)} unit(s) with {m['reward']}")
+    reward = loading.load_reward(m["reward"], device=m["device"], dtype=m["dtype"], kind=m["reward_kind"],
+                                 batch_size=ctx.config.scoring["reward_batch_size"],
+                                 max_length=m["reward_max_length"], trust_remote_code=m["trust_remote_code"])
+    column = "reward" if m["secret_reward_beta"] is None else "reward_model"
+    tick = ctx.progress("reward", ctx.strings(pending))
+    for unit in pending:
+        frame = read_parquet(ctx.path(unit, "sample"))
+        values = np.asarray(reward([ctx.prompts.templated[i] for i in frame["prompt_index"]], list(frame["text"])),
+                            dtype=np.float64)
+        tick(len(frame))
+        out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"],
+                            column: values})
+        write_parquet_atomic(out, ctx.path(unit, "reward"))
 
 
 def merge_units(plan: StudyPlan, root: Path) -> Any:
