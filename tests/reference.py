@@ -307,3 +307,105 @@ def brute_force_strings(order: int, contexts: dict, alphabet: tuple[str, ...], m
             else:
                 q *= contexts[ctx].get(EOS, Fraction(0))
             yield y, q
+
+
+def linear_reference(order: int, contexts: dict, alphas=(), dps: int = 100) -> dict:
+    """The measures of an n-gram spec by dense linear algebra in mpmath at ``dps`` digits, from the definitions.
+
+    Written independently of the library: T is formed as given (I − T at ``dps`` digits, so pick dps above the
+    decimal exponent of the smallest probability plus the digits wanted: then 1 − (1 − 10⁻⁴⁰⁰) is resolved by
+    precision, not by structure); the varentropy comes from the second moment E[I²] (math.md G) minus H², not from
+    the library's total-variance recursion; divergence of Σ p^α from the spectral radius of each strongly connected
+    component (the Perron root of a single state is its loop weight; larger components by mpmath.eig), reported as
+    ``mpmath.inf``, or ``None`` when the radius is within 10⁻³⁰ of 1 (the reference cannot tell). Rows need not sum
+    to 1: the numbers are taken as given. Keys: mass, entropy, varentropy, expected_length, tail_rate_bound (None),
+    ``renyi[a]``.
+    """
+    with mpmath.workdps(dps):
+        def mp(q: Fraction):
+            return mpmath.mpf(q.numerator) / q.denominator
+
+        reach = [""]
+        seen = {""}
+        for c in reach:
+            for a, p in contexts[c].items():
+                if a != EOS and p > 0:
+                    nxt = successor(order, c, a)
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        reach.append(nxt)
+        idx = {c: i for i, c in enumerate(reach)}
+        n = len(reach)
+        arcs = [(idx[c], (idx[successor(order, c, a)] if a != EOS else -1), mp(p))
+                for c in reach for a, p in contexts[c].items() if p > 0]
+        I_T = mpmath.eye(n)
+        e = mpmath.matrix(n, 1)
+        c_vec = mpmath.matrix(n, 1)
+        r_vec = mpmath.matrix(n, 1)
+        for i, j, p in arcs:
+            lp = mpmath.log(p)
+            c_vec[i] -= p * lp
+            if j < 0:
+                e[i] += p
+            else:
+                I_T[i, j] -= p
+                r_vec[i] += p
+        h = mpmath.lu_solve(I_T, c_vec)
+        b2 = mpmath.matrix(n, 1)
+        for i, j, p in arcs:
+            lp = mpmath.log(p)
+            b2[i] += p * (lp * lp + (-2 * lp * h[j] if j >= 0 else 0))
+        second = mpmath.lu_solve(I_T, b2)
+        out = {
+            "mass": mpmath.lu_solve(I_T, e)[0],
+            "entropy": h[0],
+            "varentropy": second[0] - h[0] ** 2,
+            "expected_length": mpmath.lu_solve(I_T, r_vec)[0],
+        }
+        # strongly connected components by mutual reachability (n is small)
+        succ = {i: {j for a, j, _ in arcs if a == i and j >= 0} for i in range(n)}
+
+        def closure(i):
+            out_, todo = {i}, [i]
+            while todo:
+                for j in succ[todo.pop()]:
+                    if j not in out_:
+                        out_.add(j)
+                        todo.append(j)
+            return out_
+
+        reach_from = {i: closure(i) for i in range(n)}
+        comps = {frozenset(j for j in reach_from[i] if i in reach_from[j]) for i in range(n)}
+        for a in alphas:
+            am = mpmath.mpf(Fraction(a).numerator) / Fraction(a).denominator
+            verdict = "finite"
+            for comp in comps:
+                members = sorted(comp)
+                pos = {s: k for k, s in enumerate(members)}
+                block = mpmath.matrix(len(members), len(members))
+                for i, j, p in arcs:
+                    if i in pos and j in pos:
+                        block[pos[i], pos[j]] += p ** am
+                if len(members) == 1:
+                    rho = block[0, 0]
+                else:
+                    with mpmath.workdps(60):
+                        rho = max(abs(x) for x in mpmath.eig(block, left=False, right=False))
+                if rho > 1 + mpmath.mpf(10) ** -30:
+                    verdict = "inf"
+                elif rho >= 1 - mpmath.mpf(10) ** -30 and verdict != "inf":
+                    verdict = "unknown"
+            if verdict == "inf":
+                out[f"renyi[{a}]"] = mpmath.inf
+            elif verdict == "unknown":
+                out[f"renyi[{a}]"] = None
+            else:
+                A = mpmath.eye(n)
+                ea = mpmath.matrix(n, 1)
+                for i, j, p in arcs:
+                    if j < 0:
+                        ea[i] += p ** am
+                    else:
+                        A[i, j] -= p ** am
+                out[f"renyi[{a}]"] = mpmath.log(mpmath.lu_solve(A, ea)[0]) / (1 - am)
+        return out

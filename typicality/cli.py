@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,7 +46,9 @@ def cmd_measures(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     alphas = args.alpha or list(M.DEFAULT_ALPHAS)
     units = "bits" if args.bits else "nats"
-    result = M.measures(model, alphas, dps=args.dps, units=units)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", M.RowSumWarning)  # reported below as notes (JSON: "warnings")
+        result = M.measures(model, alphas, dps=args.dps, units=units)
     if args.json:
         print(jsonio.dumps(result.to_json_dict()))
         return 0
@@ -57,7 +60,9 @@ def cmd_measures(args: argparse.Namespace) -> int:
         ("entropy", _fmt(result.entropy, d), units),
         ("varentropy", _fmt(result.varentropy, d), u2),
         ("expected_length", _fmt(result.expected_length, d), "symbols"),
-        ("eos_bound", _fmt(result.eos_bound, d), "ξ (Def. 3)"),
+        ("eos_bound", _fmt(result.eos_bound, d),
+         "ξ (Def. 3)" + ("; > 0 exactly (below float64's range): eos-bounded"
+                         if result.eos_bounded and not result.eos_bound else "")),
         ("length_tail_rate", _fmt(result.length_tail_rate, d), "ρ: P(|Y|≥n) = ρ^(n+o(n))"),
         ("renyi_finite_above", _fmt(result.renyi_finite_above, d), "α₀: H_α < ∞ iff α > α₀"),
     ]
@@ -69,6 +74,12 @@ def cmd_measures(args: argparse.Namespace) -> int:
         print(f"  {name:<{width}}  {value:>{vwidth}}  {note}".rstrip())
     for reason in dict.fromkeys(result.undefined.values()):
         print(f"  note: {reason}")
+    for note in result.warnings:
+        print(f"  note: {note}")
+    certified = result.accuracy.get("certified", {})
+    if certified and d is None:
+        print("  note: float64 could not certify " + ", ".join(certified) + "; recomputed in ball arithmetic ("
+              + "; ".join(dict.fromkeys(certified.values())) + ")")
     return 0
 
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import flint
 import mpmath
 import numpy as np
 import scipy.linalg
@@ -98,9 +99,9 @@ class Float64(Arithmetic):
     def matrix(self, n, rows, cols, values):
         if n > DENSE_LIMIT:
             return scipy.sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
-        M = np.zeros((n, n), dtype=np.float64)
-        np.add.at(M, (rows, cols), values)
-        return M
+        flat = np.bincount(np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64), weights=values,
+                           minlength=n * n).astype(np.float64)  # (an empty bincount is int64)
+        return flat.reshape(n, n)
 
     def matvec(self, M, x):
         return np.asarray(M @ x, dtype=np.float64)
@@ -138,16 +139,18 @@ class Float64(Arithmetic):
         return float(x)
 
 
-def _power_iteration(M: Any, rtol: float = 4e-15) -> tuple[float, np.ndarray] | None:
+def _power_iteration(M: Any, rtol: float = 4e-15, x0: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
     """Perron root and vector of a non-negative irreducible M by power iteration, or None if too slow.
 
     Each step brackets the root by the Collatz–Wielandt bounds min_i (Mx)_i/x_i ≤ ρ ≤ max_i (Mx)_i/x_i (x > 0),
     and stops when the bracket is within ``rtol``. M itself is tried first (fast for primitive M); then
-    M + I, which is primitive whenever M is irreducible, so it converges for periodic M too.
+    M + I, which is primitive whenever M is irreducible, so it converges for periodic M too. ``x0`` (positive)
+    is a starting vector, e.g. the Perron vector of a nearby matrix.
     """
     n = M.shape[0]
+    start = np.full(n, 1.0 / n) if x0 is None or not np.all(x0 > 0) else x0 / x0.sum()
     for shift, max_iter in ((0.0, 200), (1.0, 3000)):
-        x = np.full(n, 1.0 / n)
+        x = start
         for _ in range(max_iter):
             y = M @ x + shift * x
             if not np.all(y > 0):
@@ -229,6 +232,145 @@ class MPMath(Arithmetic):
 
     def to_output(self, x):
         return mpmath.mpf(x)
+
+
+#: the smallest positive normal float64; below it a float64 has fewer than 53 significant bits
+FLOAT64_TINY = float(np.finfo(np.float64).tiny)
+_LN2 = math.log(2)
+
+
+def log_fraction(p: Fraction) -> float:
+    """log p in float64 for an exact rational 0 < p ≤ 1 of any size, to a few units in the last place.
+
+    ``math.log(float(p))`` is wrong twice over: below float64's range (p = 10⁻⁴⁰⁰) float(p) is 0, and near 1
+    (p = 1 − 10⁻¹⁶) float(p) has lost the difference 1 − p that log p consists of. Here p > ½ goes through
+    log1p(−(1 − p)) with 1 − p exact, and p below the normal range through p = m·2⁻ᵏ with m in [½, 1) exact.
+    The absolute error is at most 4u·|log p| + 2⁻¹⁰⁷⁴ (u = 2⁻⁵³; the second term for 1 − p below float64's range),
+    the bound that the float64 error analysis of :mod:`typicality.measures.finite_state` assumes.
+    """
+    if p > Fraction(1, 2):
+        return math.log1p(-float(1 - p))
+    f = float(p)
+    if f >= FLOAT64_TINY:
+        return math.log(f)
+    k = p.denominator.bit_length() - p.numerator.bit_length()
+    m = p * (Fraction(2) ** k)  # in [½, 2)
+    return math.log(float(m)) - k * _LN2
+
+
+def log_fractions(probs: Sequence[Fraction], floats: np.ndarray) -> np.ndarray:
+    """``log_fraction`` of many probabilities; ``floats`` are their float64 values (vectorized where exact)."""
+    with np.errstate(divide="ignore"):
+        out = np.log(floats)
+    special = np.flatnonzero((floats > 0.5) | (floats < FLOAT64_TINY))
+    for i in special.tolist():
+        out[i] = log_fraction(probs[i])
+    return out
+
+
+def mp_log_fraction(p: Fraction) -> Any:
+    """log p at the current mpmath precision for an exact rational 0 < p ≤ 1 (log1p(−(1 − p)) above ½)."""
+    if p > Fraction(1, 2):
+        q = 1 - p
+        return mpmath.log1p(-(mpmath.mpf(q.numerator) / q.denominator))
+    return mpmath.log(mpmath.mpf(p.numerator) / p.denominator)
+
+
+class Arb(Arithmetic):
+    """Ball arithmetic (python-flint ``arb``) at ``prec`` bits: every number is an interval that contains the exact
+    value of what it stands for, so a result's radius *is* its error bound (certified, not estimated).
+
+    Arrays are numpy object arrays of ``arb``; matrices are ``arb_mat``. Exact inputs (Fractions) enter as balls
+    around their rounded value, so nothing is lost below float64's range or near 1. Use inside
+    ``with Arb.context(prec) as num`` (flint's precision is a global context, set and restored there).
+    """
+
+    def __init__(self, prec: int):
+        self.prec = prec
+        self.dps = max(1, int(prec * 0.30103))
+        self.eps = 2.0 ** -prec
+
+    @staticmethod
+    @contextlib.contextmanager
+    def context(prec: int) -> Iterator[Arb]:
+        with flint.ctx.workprec(prec):
+            yield Arb(prec)
+
+    def scalar(self, x: Number | Any) -> Any:
+        if isinstance(x, flint.arb):
+            return x
+        if isinstance(x, Fraction):
+            return flint.arb(flint.fmpq(x.numerator, x.denominator))
+        if isinstance(x, int):
+            return flint.arb(x)
+        return self.scalar(as_fraction(x, name="number"))
+
+    def array(self, values):
+        out = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            out[i] = self.scalar(v)
+        return out
+
+    def zeros(self, n: int) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = flint.arb(0)
+        return out
+
+    def log(self, x):
+        if isinstance(x, np.ndarray):
+            return np.array([v.log() for v in x], dtype=object).reshape(x.shape)
+        return x.log()
+
+    def exp(self, x):
+        if isinstance(x, np.ndarray):
+            return np.array([v.exp() for v in x], dtype=object).reshape(x.shape)
+        return x.exp()
+
+    def log_fractions(self, probs: Sequence[Fraction]) -> np.ndarray:
+        """Balls around log p for exact 0 < p ≤ 1 (log1p(−(1 − p)) above ½, so p near 1 keeps its digits)."""
+        out = np.empty(len(probs), dtype=object)
+        for i, p in enumerate(probs):
+            if p > Fraction(1, 2):
+                q = 1 - p
+                out[i] = flint.arb(flint.fmpq(-q.numerator, q.denominator)).log1p()
+            else:
+                out[i] = flint.arb(flint.fmpq(p.numerator, p.denominator)).log()
+        return out
+
+    def matrix(self, n, rows, cols, values):
+        M = flint.arb_mat(n, n)
+        for r, c, v in zip(rows.tolist(), cols.tolist(), values, strict=True):
+            M[r, c] += v
+        return M
+
+    def matvec(self, M, x):
+        y = M * flint.arb_mat(len(x), 1, list(x))
+        return np.array([y[i, 0] for i in range(len(x))], dtype=object)
+
+    def solve(self, A: Any, columns: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+        """Enclosures of A⁻¹ b for each column b; None where A is not certainly invertible at this precision."""
+        n = A.nrows()
+        if n == 0:
+            return [np.empty(0, dtype=object) for _ in columns]
+        B = flint.arb_mat(n, len(columns))
+        for k, col in enumerate(columns):
+            for i in range(n):
+                B[i, k] = col[i]
+        try:
+            X = A.solve(B)
+        except ZeroDivisionError:
+            return None
+        return [np.array([X[i, k] for i in range(n)], dtype=object) for k in range(len(columns))]
+
+    def to_output(self, x):
+        return x
+
+
+def arb_to_mpf(x: Any) -> Any:
+    """The midpoint of an ``arb`` ball as an exact ``mpmath.mpf`` (rounded only by the current mpmath precision)."""
+    man, exp = x.mid().man_exp()
+    return mpmath.mpf((int(man), int(exp)))
 
 
 @contextlib.contextmanager

@@ -1,8 +1,11 @@
 """Hypothesis strategies for property tests over language models and probability vectors.
 
 Used by typicality's own test suite and by the claim ledger's *property* evidence; public so that users can
-write property suites over their own invariants. A drawn n-gram model is an :class:`NGramSpec` (order, alphabet,
-contexts with exact Fraction rows summing to exactly 1), so a test can compute references from the rows alone.
+write property suites over their own invariants. :func:`ill_conditioned_specs` draws the models that break naive
+float64 linear algebra (loops that almost never end, probabilities below float64's range, rows off by the
+tolerance), for checking the accuracy contract of :mod:`typicality.measures.accuracy`. A drawn n-gram model is
+an :class:`NGramSpec` (order, alphabet, contexts with exact Fraction rows summing to exactly 1), so a test can
+compute references from the rows alone.
 
 >>> from hypothesis import given, settings
 >>> from typicality import measures
@@ -126,6 +129,53 @@ def ngram_specs(draw, *, kind: str = "any", max_symbols: int = 3, max_order: int
         elif kind == "not_tight":
             assume(not tight)
     return spec
+
+
+@st.composite
+def hard_rows(draw, symbols: tuple[str, ...], *, max_exponent: int = 420) -> dict[str, Fraction]:
+    """A row that float64 finds hard, as exact decimals summing to exactly 1, with p(eos) > 0.
+
+    Every entry but one is m·10⁻ᵈ (m in 1..9); d is mostly small, but often in the hundreds (down to 10⁻⁴²⁰, far
+    below float64's range). The remaining entry takes 1 minus the others, so a row {a: 1 − 10⁻³⁰⁰, eos: 10⁻³⁰⁰}
+    (a loop that almost never ends) and peaked rows like a Dirichlet with a tiny concentration both occur.
+    """
+    names = (*symbols, EOS)
+    absorber = draw(st.sampled_from(names))
+    exponent = st.one_of(st.integers(1, 4), st.integers(10, max_exponent))
+    row: dict[str, Fraction] = {}
+    for x in names:
+        if x == absorber:
+            continue
+        if x != EOS and draw(st.booleans()) and draw(st.booleans()):
+            continue  # probability 0
+        row[x] = Fraction(draw(st.integers(1, 9)), 10 ** draw(exponent))
+    rest = 1 - sum(row.values(), Fraction(0))
+    assume(rest > 0)
+    row[absorber] = rest
+    return row
+
+
+@st.composite
+def ill_conditioned_specs(draw, *, max_symbols: int = 2, max_order: int = 2, max_exponent: int = 420,
+                          off_by_tolerance: bool = False) -> NGramSpec:
+    """Small tight n-gram models that are hard for float64 (rows from :func:`hard_rows`, so p(eos) > 0 everywhere):
+    loops whose probability of ending is 10⁻³⁰⁰, peaked rows, probabilities below 10⁻³⁰⁸ written as exact decimals.
+
+    With ``off_by_tolerance`` one reachable row is moved off 1 by up to the row tolerance (a multiple of 10⁻¹⁰ in
+    [−10⁻⁹, 10⁻⁹], taken from or given to its largest entry), as a file with rounded decimals would be.
+    """
+    k = draw(st.integers(1, max_symbols))
+    order = draw(st.integers(1, max_order))
+    alphabet = SYMBOLS[:k]
+    contexts = {ctx: draw(hard_rows(alphabet, max_exponent=max_exponent)) for ctx in all_contexts(order, alphabet)}
+    if off_by_tolerance:
+        ctx = draw(st.sampled_from(sorted(contexts)))
+        row = dict(contexts[ctx])
+        big = max(row, key=lambda x: row[x])
+        row[big] += Fraction(draw(st.integers(-10, 10)), 10 ** 10)
+        assume(row[big] >= 0)
+        contexts[ctx] = row
+    return NGramSpec(order, alphabet, contexts)
 
 
 @st.composite

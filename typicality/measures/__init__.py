@@ -27,6 +27,12 @@ automaton), :class:`~typicality.models.FiniteSupportLM` (direct summation) and
 Measures that are undefined for a model (entropy of a non-tight model, varentropy when the entropy is infinite)
 raise :class:`UndefinedMeasureError`; :func:`measures` reports them as ``None`` with the reason.
 
+**Accuracy** (:mod:`typicality.measures.accuracy`): a float64 result has |error| ≤ 1e-10·|value| + 1e-300 for the
+probabilities as given, certified; where float64 cannot certify it the measure is recomputed in ball arithmetic,
+or :class:`AccuracyError` says why (a wrong number is never returned). With ``dps`` the printed digits are right.
+Rows that miss 1 within the tolerance and thereby move a result beyond its accuracy give a
+:class:`RowSumWarning`, or a :class:`RowSumError` when the results would contradict the model.
+
 >>> from typicality.models import examples
 >>> m = examples.c1_counterexample()      # |Σ| = 2, p(eos | ·) = 1/2: H = 3 ln 2, α₀ = 1/2
 >>> round(entropy(m), 12) == round(3 * math.log(2), 12)
@@ -39,7 +45,10 @@ inf
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,13 +59,24 @@ from typing import Any
 import mpmath
 
 from typicality.measures import closed_form, finite_state, finite_support
+from typicality.measures.accuracy import (
+    CONTRACT,
+    AccuracyError,
+    RowSumError,
+    RowSumWarning,
+    dps_contract,
+    recording_escalations,
+)
 from typicality.models.baer import BaerLM
 from typicality.models.finite_state import FiniteStateLM
 from typicality.models.finite_support import FiniteSupportLM
 from typicality.numerics import Arithmetic, arithmetic, as_fraction
 
 __all__ = [
+    "AccuracyError",
     "Measures",
+    "RowSumError",
+    "RowSumWarning",
     "UndefinedMeasureError",
     "entropy",
     "eos_bound",
@@ -208,6 +228,9 @@ def renyi_entropy(model: Any, alpha: Any, *, dps: int | None = None, units: str 
     with arithmetic(dps) as num:
         if a == math.inf:
             return _in_units(num, -eng.max_log_prob(model, num), units)
+        if eng is finite_state:  # computed in log space (no under- or overflow at any order)
+            h = eng.renyi_entropy(model, num, a)
+            return num.to_output(num.scalar(float("inf"))) if h == math.inf else _in_units(num, h, units)
         s = eng.renyi_sum(model, num, num.scalar(a))
         if s == math.inf:
             return num.to_output(num.scalar(float("inf")))
@@ -227,7 +250,7 @@ def renyi_sum(model: Any, alpha: Any, *, dps: int | None = None) -> Any:
     with arithmetic(dps) as num:
         if a == 1:
             return num.to_output(eng.mass(model, num))
-        return num.to_output(eng.renyi_sum(model, num, num.scalar(a)))
+        return num.to_output(eng.renyi_sum(model, num, a if eng is finite_state else num.scalar(a)))
 
 
 def renyi_threshold(model: Any, *, dps: int | None = None) -> Any:
@@ -258,6 +281,12 @@ class Measures:
     units: str = "nats"
     dps: int | None = None
     undefined: dict[str, str] = field(default_factory=dict)
+    #: ξ > 0, decided exactly (ξ = 1e-400 is eos-bounded although its float64 value is 0)
+    eos_bounded: bool | None = None
+    #: the accuracy contract of the numbers, and the measures that needed the certified path (and how)
+    accuracy: dict[str, Any] = field(default_factory=dict)
+    #: notes on the input that bear on the results (rows that miss 1 within the tolerance)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``typicality measures --json`` contract: numbers, ``"inf"`` for infinities, null if undefined."""
@@ -285,13 +314,21 @@ class Measures:
             "units": self.units,
             "dps": self.dps,
             "undefined": dict(self.undefined),
+            "eos_bounded": self.eos_bounded,
+            "accuracy": dict(self.accuracy),
+            "warnings": list(self.warnings),
         }
 
 
 def measures(model: Any, alphas: Iterable[Any] = DEFAULT_ALPHAS, *, dps: int | None = None,
              units: str = "nats") -> Measures:
-    """Every measure of ``model`` at once; Rényi entropies at ``alphas`` (keys: α as written)."""
-    _engine(model)
+    """Every measure of ``model`` at once; Rényi entropies at ``alphas`` (keys: α as written).
+
+    A measure that is undefined (or that cannot be given to the accuracy contract: :class:`AccuracyError`, e.g.
+    a finite value beyond float64's range) is ``None`` with the reason in ``undefined``; bad input, including
+    rows whose deviation from 1 would make the results contradict the model (:class:`RowSumError`), raises.
+    """
+    eng = _engine(model)
     _check_units(units)
     labels = [str(a) if not isinstance(a, str) else a for a in alphas]
     for a in alphas:
@@ -300,24 +337,48 @@ def measures(model: Any, alphas: Iterable[Any] = DEFAULT_ALPHAS, *, dps: int | N
 
     def attempt(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
         except UndefinedMeasureError as e:
             undefined[name] = str(e)
             return None
+        except AccuracyError as e:
+            undefined[name] = f"not available to the accuracy contract: {e}"
+            return None
+        if (isinstance(value, float) and math.isnan(value)) or (isinstance(value, mpmath.mpf) and mpmath.isnan(value)):
+            raise ArithmeticError(f"internal error: {name} came out NaN; please report the model")
+        return value
 
-    renyi = {label: attempt(f"renyi[{label}]", renyi_entropy, model, a, dps=dps, units=units)
-             for label, a in zip(labels, alphas, strict=True)}
-    return Measures(
-        tight=is_tight(model),
-        mass=mass(model, dps=dps),
-        entropy=attempt("entropy", entropy, model, dps=dps, units=units),
-        varentropy=attempt("varentropy", varentropy, model, dps=dps, units=units),
-        expected_length=attempt("expected_length", expected_length, model, dps=dps),
-        eos_bound=eos_bound(model, dps=dps),
-        length_tail_rate=attempt("length_tail_rate", length_tail_rate, model, dps=dps),
-        renyi=renyi,
-        renyi_finite_above=attempt("renyi_finite_above", renyi_threshold, model, dps=dps),
-        units=units,
-        dps=dps,
-        undefined=undefined,
-    )
+    shared = eng.shared_work() if eng is finite_state else contextlib.nullcontext()
+    with shared, recording_escalations() as escalated, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RowSumWarning)
+        renyi = {label: attempt(f"renyi[{label}]", renyi_entropy, model, a, dps=dps, units=units)
+                 for label, a in zip(labels, alphas, strict=True)}
+        result = Measures(
+            tight=is_tight(model),
+            mass=attempt("mass", mass, model, dps=dps),
+            entropy=attempt("entropy", entropy, model, dps=dps, units=units),
+            varentropy=attempt("varentropy", varentropy, model, dps=dps, units=units),
+            expected_length=attempt("expected_length", expected_length, model, dps=dps),
+            eos_bound=eos_bound(model, dps=dps),
+            length_tail_rate=attempt("length_tail_rate", length_tail_rate, model, dps=dps),
+            renyi=renyi,
+            renyi_finite_above=attempt("renyi_finite_above", renyi_threshold, model, dps=dps),
+            units=units,
+            dps=dps,
+            undefined=undefined,
+            eos_bounded=_eos_bounded(model),
+        )
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RowSumWarning)))
+    for w in caught:  # hand the warnings on to the caller's filters
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    accuracy: dict[str, Any] = {"contract": CONTRACT if dps is None else dps_contract(dps)}
+    if escalated:
+        accuracy["certified"] = dict(escalated)
+    return dataclasses.replace(result, accuracy=accuracy, warnings=notes)
+
+
+def _eos_bounded(model: Any) -> bool:
+    """ξ > 0, decided from the exact probabilities where the model has them."""
+    if isinstance(model, FiniteStateLM):
+        return finite_state.eos_bound_exact(model) > 0
+    return bool(eos_bound(model) > 0)

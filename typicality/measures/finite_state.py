@@ -7,29 +7,95 @@ T[s, s'] = Σ_{a: δ(s,a)=s'} p(a|s) (eos excluded) and e(s) = p(eos|s). Because
 * mass        m = (I − T)⁻¹ e,                        Σ_y p(y) = m(s₀);
 * entropy     h = (I − T)⁻¹ c,  c(s) = −Σ_x p(x|s) log p(x|s) (x over Σ ∪ {eos}),   H = h(s₀);
 * varentropy  v = (I − T)⁻¹ d,  d(s) = Σ_x p(x|s) (−log p(x|s) + h(δ(s,x)) − h(s))²,  σ² = v(s₀)
-  (law of total variance along the path; h(after eos) = 0; no cancellation, unlike E[I²] − H²);
+  (law of total variance along the path; h(after eos) = 0; no cancellation, unlike E[I²] − H²). For rows that
+  miss 1 by δ(s) (within the tolerance) the recursion is exact for σ² := Σ_y p(y) I(y)² − H² (the numbers as
+  given) once d(s) gets h(s)²·δ(s) added;
 * length      ℓ = (I − T)⁻¹ (1 − e),                  E|Y| = ℓ(s₀);
 * Rényi       S_α = (I − A_α)⁻¹ e^α,  A_α[s, s'] = Σ_{a: δ(s,a)=s'} p(a|s)^α,  H_α = log S_α(s₀) / (1 − α).
 
 Σ_y p(y)^α is finite iff ρ(A_α) < 1 (math.md G; a divergent strongly connected component is reachable and
 co-reachable). ρ(A_α) is non-increasing in α and log-convex, so the set of finite orders is (α₀, ∞): α₀ is the
 root of ρ(A_α) = 1 in (0, 1), found per component by safeguarded Newton with the Perron-vector derivative
-ρ′(α) = uᵀ A′_α v / uᵀ v, or 0 when ρ(A_0) ≤ 1.
+ρ′(α) = uᵀ A′_α v / uᵀ v, or 0 when the component is a single cycle (ρ(A_0) = 1, decided exactly).
+
+**How the numbers are kept right** (the contract is in :mod:`typicality.measures.accuracy`):
+
+* The diagonal of I − T is formed without cancellation, as 1 − T[s, s] = slack(s) + Σ_{s'≠s} T[s, s'] with the
+  slack 1 − Σ_{s'} T[s, s'] = e(s) + (1 − row sum) computed exactly from the model's Fractions (a loop with
+  p(eos) = 1e-16 has 1 − T = 1e-16, not the 1.1e-16 of 1 − float(1 − 1e-16)); the mass of a tight model is
+  1 − (I − T)⁻¹(1 − row sums), exactly 1 when the rows are exact. log p comes from the exact p (log1p near 1,
+  exact scaling below float64's range), so 1e-400 is a probability like any other.
+* Every float64 solve of (I − M) x = b is checked: a positive û with (I − M)û ≥ g > 0, verified with the rounding
+  of the model and of the arithmetic bounded, proves that I − M is a nonsingular M-matrix (so ρ(M) < 1) and bounds
+  (I − M)⁻¹ r ≤ max(r/g) û for r ≥ 0; with r the residual of x (plus the error of b) this is a rigorous error
+  bound. Spectral radii come with Collatz–Wielandt brackets min (Mv)/v ≤ ρ ≤ max (Mv)/v.
+* A result whose bound misses the contract is recomputed in python-flint ball arithmetic (the same formulas, on
+  the exact probabilities) at doubling precision until its enclosure is tight enough; ``dps`` runs use that path
+  directly. Divergence of Σ p(y)^α is decided by the sign of an enclosure of (I − A_α)⁻¹1 (all positive iff
+  ρ(A_α) < 1), in exact rationals when every p^α is rational (C1 at α = ½), never by a margin.
+* Rényi sums are computed in log space: with m(s) = max over completions of log p, the similar matrix
+  D⁻¹A_αD (D = diag e^{αm}) has entries ≤ 1, so no order α (500, 10⁶) under- or overflows, and
+  log S_α(s₀) = α m(s₀) + log S̃(s₀); H_∞ = −m(s₀).
 """
 
 from __future__ import annotations
 
+import contextlib
+import decimal
 import heapq
-from dataclasses import dataclass
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import flint
+import mpmath
 import numpy as np
+import scipy.linalg
 import scipy.sparse
 import scipy.sparse.csgraph
+import scipy.sparse.linalg
 
+from typicality.measures.accuracy import (
+    ABS_TOL,
+    REL_TOL,
+    ROW_EFFECT_MAX,
+    AccuracyError,
+    RowSumError,
+    RowSumWarning,
+    note_escalation,
+)
 from typicality.models.finite_state import FiniteStateLM
-from typicality.numerics import Arithmetic
+from typicality.numerics import (
+    DENSE_LIMIT,
+    FLOAT64_TINY,
+    Arb,
+    Arithmetic,
+    Float64,
+    _power_iteration,
+    arb_to_mpf,
+    mp_log_fraction,
+)
+
+#: unit roundoff of float64
+U = 2.0 ** -53
+#: the certified path starts here (bits) for float64 results, and gives up beyond MAX_PREC
+START_PREC = 96
+MAX_PREC = 8192
+#: float64 results are escalated to ball arithmetic automatically up to this many live states; beyond, the error
+#: says to ask for ``dps`` (which always runs the certified path)
+ARB_LIMIT = 400
+_SMALLEST = 2.0 ** -1074  # absolute error bound of a float64 entry below the normal range
+
+
+def _gamma(m: int) -> float:
+    """Higham's γ_m = m·u/(1 − m·u): the relative error bound of a sum of m non-negative float64 terms."""
+    return m * U / (1 - m * U)
 
 
 @dataclass
@@ -92,74 +158,6 @@ def arc_probs(model: FiniteStateLM, live: Live, num: Arithmetic) -> np.ndarray:
     return num.array([model.arc_prob[i] for i in live.arc.tolist()])
 
 
-def _transition(num: Arithmetic, live: Live, w: np.ndarray) -> Any:
-    inner = live.dst >= 0
-    return num.matrix(live.n, live.src[inner], live.dst[inner], w[inner])
-
-
-def _per_state(num: Arithmetic, live: Live, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    out = num.zeros(live.n)
-    if mask is None:
-        np.add.at(out, live.src, values)
-    else:
-        np.add.at(out, live.src[mask], values[mask])
-    return out
-
-
-def mass(model: FiniteStateLM, num: Arithmetic) -> Any:
-    """Σ_y p(y): the probability of finite strings (1 − mass leaked to infinite sequences)."""
-    live = live_part(model)
-    if live.start is None:
-        return num.scalar(0)
-    p = arc_probs(model, live, num)
-    e = _per_state(num, live, p, live.dst < 0)
-    m = num.solve_resolvent(_transition(num, live, p), e)
-    return m[live.start]
-
-
-def _entropy_vector(model: FiniteStateLM, live: Live, num: Arithmetic, p: np.ndarray, logp: np.ndarray,
-                    T: Any) -> np.ndarray:
-    c = _per_state(num, live, -p * logp)
-    return num.solve_resolvent(T, c)
-
-
-def entropy(model: FiniteStateLM, num: Arithmetic) -> Any:
-    """H(p) = Σ_y −p(y) log p(y) in nats (model must be tight)."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    h = _entropy_vector(model, live, num, p, num.log(p), _transition(num, live, p))
-    return h[live.start]
-
-
-def varentropy(model: FiniteStateLM, num: Arithmetic) -> Any:
-    """σ² = Var[−log p(Y)] in nats² (model must be tight)."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    logp = num.log(p)
-    T = _transition(num, live, p)
-    h = _entropy_vector(model, live, num, p, logp, T)
-    h_next = np.concatenate([h, num.zeros(1)])[live.dst]  # dst = -1 (eos) picks the appended 0
-    dev = -logp + h_next - h[live.src]
-    v = num.solve_resolvent(T, _per_state(num, live, p * dev * dev))
-    return v[live.start]
-
-
-def expected_length(model: FiniteStateLM, num: Arithmetic) -> Any:
-    """E|Y| (model must be tight)."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    r = _per_state(num, live, p, live.dst >= 0)
-    return num.solve_resolvent(_transition(num, live, p), r)[live.start]
-
-
-def eos_bound(model: FiniteStateLM, num: Arithmetic) -> Any:
-    """ξ = min over reachable states of p(eos | s) (Def. 3); ξ > 0 iff the model is eos-bounded."""
-    states = np.flatnonzero(model.reachable)
-    values = [model._exact.get((int(s), model.eos_index), Fraction(0)) for s in states]
-    return num.scalar(min(values))
-
-
-# ----- spectral part: Rényi divergence, the threshold α₀, the length tail ------------------------------------------
 def components(live: Live) -> list[np.ndarray]:
     """Strongly connected components of the live transition graph that contain a cycle."""
     inner = live.dst >= 0
@@ -177,12 +175,22 @@ def components(live: Live) -> list[np.ndarray]:
     return out
 
 
+def _block_arcs(live: Live, members: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(arc mask, row, column) of the arcs inside one component, in the component's own numbering."""
+    cache = live.__dict__.setdefault("_blocks", {})
+    key = (id(members), len(members))
+    if key not in cache:
+        pos = np.full(live.n, -1, dtype=np.int64)
+        pos[members] = np.arange(len(members))
+        inner = live.dst >= 0
+        sel = inner & (pos[live.src] >= 0) & (pos[np.maximum(live.dst, 0)] >= 0)
+        cache[key] = (members, sel, pos[live.src[sel]], pos[live.dst[sel]])
+    return cache[key][1:]
+
+
 def _block(num: Arithmetic, live: Live, members: np.ndarray, w: np.ndarray) -> Any:
-    pos = np.full(live.n, -1, dtype=np.int64)
-    pos[members] = np.arange(len(members))
-    inner = live.dst >= 0
-    sel = inner & (pos[live.src] >= 0) & (pos[np.maximum(live.dst, 0)] >= 0)
-    return num.matrix(len(members), pos[live.src[sel]], pos[live.dst[sel]], w[sel])
+    sel, rows, cols = _block_arcs(live, members)
+    return num.matrix(len(members), rows, cols, w[sel])
 
 
 def spectral_radius(num: Arithmetic, live: Live, w: np.ndarray, blocks: list[np.ndarray]) -> Any:
@@ -195,104 +203,1134 @@ def spectral_radius(num: Arithmetic, live: Live, w: np.ndarray, blocks: list[np.
 
 
 def divergence_margin(num: Arithmetic, live: Live) -> float:
-    """ρ within this of 1 is treated as ρ = 1 (divergent): the eigen-solver cannot resolve it."""
+    """ρ within this of 1 is treated as ρ = 1 (used by :mod:`typicality.induced` for its float64 weights, which
+    are not exact; the measures here decide divergence by certified tests instead)."""
     return 64.0 * num.eps * max(1, live.n)
+
+
+# ----- the prepared model: exact per-state data, accurate logs ------------------------------------------------------
+@dataclass
+class Prepared:
+    """What the measures need of a model, computed once and kept on the model (it is immutable)."""
+
+    model: FiniteStateLM
+    live: Live
+    p: list[Fraction]  # probability of each live arc (inner and eos), exact
+    p64: np.ndarray
+    logp: np.ndarray  # accurate float64 log p (exact below float64's range and near 1)
+    eos: list[Fraction]  # p(eos | s) per live state
+    delta: list[Fraction]  # 1 − row sum (0 for exact rows; up to the tolerance otherwise)
+    cont: list[Fraction]  # Σ of the inner arcs' p: the probability of another step among live states
+    slack: list[Fraction]  # 1 − cont = e + leak + delta
+    tight: bool
+    blocks: list[np.ndarray]
+    degree: int  # arcs out of a live state, at most (+ a few, for the rounding bounds)
+    parallel: int  # arcs between one pair of distinct live states, at most
+    self_loop: np.ndarray
+    _cache: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.eos64 = np.array([float(x) for x in self.eos])
+        self.cont64 = np.array([float(x) for x in self.cont])
+        self.delta64 = np.array([float(x) for x in self.delta])
+        self.slack64 = np.array([float(x) for x in self.slack])
+        self.exact_rows = not any(self.delta)
+        self.rows_above_one = any(d < 0 for d in self.delta)
+        self.negative_slack = [i for i, x in enumerate(self.slack) if x < 0]
+
+    @property
+    def n(self) -> int:
+        return self.live.n
+
+    @property
+    def start(self) -> int | None:
+        return self.live.start
+
+    @property
+    def src(self) -> np.ndarray:
+        return self.live.src
+
+    @property
+    def dst(self) -> np.ndarray:
+        return self.live.dst
+
+    @property
+    def inner(self) -> np.ndarray:
+        return self.live.dst >= 0
+
+    def name(self, s: int) -> str:
+        """How errors name a live state."""
+        return f"{self.model._state_noun} {self.model.states[int(self.live.states[s])]!r}"
+
+    def max_log_continuation(self) -> np.ndarray:
+        """m(s) = max over completions z of log p(z eos | s), float64, by Dijkstra on −log p ≥ 0 towards eos."""
+        if "m" not in self._cache:
+            n = self.n
+            node = np.where(self.dst >= 0, self.dst, n)
+            cost = np.maximum(-self.logp, 0.0)
+            order = np.lexsort((cost, self.src, node))  # reversed edges node -> src, cheapest first per pair
+            a, b = node[order], self.src[order]
+            first = np.ones(len(a), dtype=bool)
+            first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+            g = scipy.sparse.csr_matrix((cost[order][first], (a[first], b[first])), shape=(n + 1, n + 1))
+            dist = scipy.sparse.csgraph.dijkstra(g, directed=True, indices=n)
+            self._cache["m"] = -dist[:n]
+        return self._cache["m"]
+
+
+def prepare(model: FiniteStateLM) -> Prepared:
+    """The model's :class:`Prepared` data (cached on the model)."""
+    cached = model.__dict__.get("_measures_prepared")
+    if cached is not None:
+        return cached
+    live = live_part(model)
+    n = live.n
+    p = [model.arc_prob[i] for i in live.arc.tolist()]
+    for k, q in enumerate(p):
+        if q > 1:
+            s = int(live.src[k])
+            raise RowSumError(f"{model._state_noun} {model.states[int(live.states[s])]!r}: a probability is "
+                              f"{float(q)!r} > 1 (the row sum is within the tolerance, but no probability model "
+                              "has such a number); make the row sum to 1 exactly")
+    eos_index = model.eos_index
+    eos = [model._exact.get((int(s), eos_index), Fraction(0)) for s in live.states.tolist()]
+    delta = [1 - model.row_sum[int(s)] for s in live.states.tolist()]
+    # arcs of live states into dead states (reachable states that cannot reach eos) leak their mass
+    local = np.full(model.n_states, -1, dtype=np.int64)
+    local[live.states] = np.arange(n)
+    kept = np.zeros(len(model.arc_src), dtype=bool)
+    kept[live.arc] = True
+    leak = [Fraction(0)] * n
+    for i in np.flatnonzero((local[model.arc_src] >= 0) & ~kept).tolist():
+        leak[int(local[model.arc_src[i]])] += model.arc_prob[i]
+    cont = [1 - d - e - lk for d, e, lk in zip(delta, eos, leak, strict=True)]
+    slack = [1 - c for c in cont]
+    inner = live.dst >= 0
+    off = inner & (live.src != live.dst)
+    degree = int(np.bincount(live.src, minlength=max(n, 1)).max()) + 3 if len(live.src) else 3
+    if off.any():
+        _, counts = np.unique(live.src[off] * n + live.dst[off], return_counts=True)
+        parallel = int(counts.max())
+    else:
+        parallel = 1
+    prep = Prepared(model, live, p, model.arc_prob64[live.arc], model.arc_logprob[live.arc], eos, delta, cont, slack,
+                    model.is_tight, components(live), degree, parallel, inner & (live.src == live.dst))
+    model.__dict__["_measures_prepared"] = prep
+    return prep
+
+
+# ----- work shared by the measures of one measures() call -----------------------------------------------------------
+_MEMO: ContextVar[dict | None] = ContextVar("typicality_finite_state_memo", default=None)
+
+
+@contextlib.contextmanager
+def shared_work() -> Iterator[None]:
+    """Inside this block the measures of a model share their solves (measures() computes everything at once)."""
+    if _MEMO.get() is not None:
+        yield
+        return
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _memo(key: tuple, fn: Callable[[], Any]) -> Any:
+    memo = _MEMO.get()
+    if memo is None:
+        return fn()
+    if key not in memo:
+        memo[key] = fn()
+    return memo[key]
+
+
+def _per_state(n: int, src: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Σ of per-arc values over each state's arcs (float64 or object arrays of balls)."""
+    if values.dtype != object:
+        return np.bincount(src, weights=values, minlength=n).astype(np.float64)
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        out[i] = flint.arb(0)
+    np.add.at(out, src, values)
+    return out
+
+
+def _deviation(P: Prepared, h: np.ndarray, logp: np.ndarray, zero: Any) -> np.ndarray:
+    """−log p(x|s) + h(δ(s,x)) − h(s) per arc (h after eos is 0); exactly −log p on self-loops."""
+    h_next = np.concatenate([h, np.array([zero], dtype=h.dtype)])[P.dst]
+    diff = h_next - h[P.src]
+    diff[P.self_loop] = zero
+    return -logp + diff
+
+
+# ----- float64 linear systems with a certificate ----------------------------------------------------------------------
+class _FloatSystem:
+    """A = I − M in float64 (M ≥ 0 given by its off-diagonal entries and the diagonal of A), with a certificate.
+
+    ``diag_err`` bounds |diag − diag_true| entrywise, ``eta`` the relative error of each off-diagonal entry and
+    ``abs_err`` an absolute error per entry (entries below float64's normal range). The certificate is a float
+    vector û > 0 with A_true û ≥ g > 0, the rounding of A û and the entry errors accounted for; it proves A_true
+    a nonsingular M-matrix and bounds A_true⁻¹ r ≤ max(r/g)·û for every r ≥ 0.
+    """
+
+    def __init__(self, n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, diag: np.ndarray,
+                 diag_err: np.ndarray, eta: float, abs_err: float = 0.0) -> None:
+        self.n, self.diag, self.diag_err, self.eta, self.abs_err = n, diag, diag_err, eta, abs_err
+        self.k = (int(np.bincount(src, minlength=n).max()) if len(src) else 0) + 3
+        self.g: np.ndarray | None = None
+        self.uh: np.ndarray | None = None
+        self._lu: Any = None
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if n <= DENSE_LIMIT:
+                off = np.bincount(src * n + dst, weights=w, minlength=n * n).astype(np.float64).reshape(n, n)
+                A = -off
+                A[np.diag_indices(n)] = diag
+                if np.all(np.isfinite(A)):
+                    try:
+                        self._lu = scipy.linalg.lu_factor(A, check_finite=False)
+                    except (ValueError, np.linalg.LinAlgError):
+                        self._lu = None
+            else:
+                off = scipy.sparse.csr_matrix((w, (src, dst)), shape=(n, n))
+                A = (scipy.sparse.diags(diag) - off).tocsc()
+                try:
+                    self._lu = scipy.sparse.linalg.splu(A)
+                except RuntimeError:
+                    self._lu = None
+        self.off = off
+        if self._lu is None or n == 0:
+            return
+        uh = self.solve(np.ones(n))
+        if not (np.all(np.isfinite(uh)) and uh.min() > 0):
+            return
+        Ou = off @ uh
+        err = (_gamma(self.k) * (diag * uh + Ou) + diag_err * uh + eta * Ou + abs_err * self.k * uh.max())
+        g = diag * uh - Ou - err * (1 + 1e-6)
+        if np.all(g > 0):
+            self.g, self.uh = g, uh
+
+    @property
+    def certified(self) -> bool:
+        return self.g is not None
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        if b.ndim == 2:  # one column at a time: a multi-column LAPACK solve starts threads that cost more here
+            return np.column_stack([self.solve(b[:, j]) for j in range(b.shape[1])])
+        with np.errstate(all="ignore"):
+            if isinstance(self._lu, tuple):
+                return scipy.linalg.lu_solve(self._lu, b, check_finite=False)
+            return np.asarray(self._lu.solve(b), dtype=np.float64)
+
+    def bound(self, x: np.ndarray, b: np.ndarray, b_err: np.ndarray | float) -> np.ndarray:
+        """Componentwise bound on |x − A_true⁻¹ b_true| given |b − b_true| ≤ b_err (needs the certificate)."""
+        assert self.g is not None and self.uh is not None
+        ax = np.abs(x)
+        with np.errstate(all="ignore"):
+            Ox, Oax = self.off @ x, self.off @ ax
+            r = b - (self.diag * x - Ox)
+            R = (np.abs(r) + _gamma(self.k + 3) * (np.abs(b) + self.diag * ax + Oax) + self.diag_err * ax
+                 + self.eta * Oax + self.abs_err * self.k * (ax.max() if len(ax) else 0.0) + b_err)
+            t = float(np.max(R / self.g)) if len(R) else 0.0
+        if not math.isfinite(t):
+            return np.full(self.n, np.inf)
+        return t * self.uh * (1 + 1e-6)
+
+
+def _acceptable(value: float, err: float, rel: float = REL_TOL) -> bool:
+    return math.isfinite(value) and err <= rel * abs(value) + ABS_TOL
+
+
+def _ball_ok(x: Any, rel: float, floor: Any) -> bool:
+    """The ball x has radius ≤ rel·|mid| + floor (``floor`` a float or, below float64's range, an arb)."""
+    if not x.is_finite():
+        return False
+    return bool(x.rad() <= rel * abs(x.mid()) + floor)
+
+
+def _to_float(x: Any, what: str) -> float:
+    f = float(x.mid())
+    if not math.isfinite(f):
+        raise AccuracyError(f"{what} = {x.mid().str(6, radius=False)} is beyond float64's range; ask for it with "
+                            "mpmath digits (dps=20, --dps 20)")
+    return f
+
+
+def _digits_target(dps: int) -> tuple[float, Any, int]:
+    """(relative radius, absolute floor, starting precision in bits) for a result printed with dps digits.
+
+    The floor (10^−(dps+300), an arb: it is below float64's range) lets an exact zero (the varentropy of a model
+    whose strings are equally likely) be certified by a ball around 0."""
+    return 10.0 ** -(dps + 1), flint.arb(10) ** (-(dps + 300)), int((dps + 4) * 3.33) + 16
+
+
+# ----- the T part: mass, entropy, varentropy, expected length --------------------------------------------------------
+T_MEASURES = ("mass", "entropy", "varentropy", "expected_length")
+
+
+class _TFloat:
+    """The T-measures in float64 with rigorous error bounds (all from one LU factorization)."""
+
+    def __init__(self, P: Prepared) -> None:
+        self.P = P
+        n, inner = P.n, P.inner
+        src, dst, w = P.src[inner], P.dst[inner], P.p64[inner]
+        off = src != dst
+        small = w < FLOAT64_TINY
+        abs_err = _SMALLEST if small.any() else 0.0
+        k = P.degree
+        offsum = np.bincount(src[off], weights=w[off], minlength=n).astype(np.float64)
+        diag = P.slack64 + offsum  # 1 − T[s, s] without cancellation
+        diag_err = (_gamma(k) + 2 * U) * diag + abs_err * k + _SMALLEST
+        for i in P.negative_slack:  # a row sums to more than 1 + ...: use the exact 1 − Σ loops instead
+            loops = [P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()]
+            diag[i] = float(1 - sum(loops, Fraction(0)))
+            diag_err[i] = U * abs(diag[i])
+        self.sys = _FloatSystem(n, src[off], dst[off], w[off], diag, diag_err, U + _gamma(P.parallel), abs_err)
+        self.values: dict[str, tuple[float, float]] = {}
+        if not self.sys.certified or P.start is None:
+            return
+        s0 = P.start
+        # right-hand sides, each with its error bound
+        e64, cont64, d64 = P.eos64, P.cont64, P.delta64
+        terms = -P.p64 * P.logp
+        tiny = np.where(P.p64 < FLOAT64_TINY, _SMALLEST * (np.abs(P.logp) + 1), 0.0)
+        c = np.bincount(P.src, weights=terms, minlength=n)
+        c_err = np.bincount(P.src, weights=6 * U * terms + tiny + _SMALLEST, minlength=n) + _gamma(k) * c
+        cols = [c, cont64, np.abs(d64)] + ([] if P.tight else [e64]) + ([d64] if P.tight else [])
+        X = self.sys.solve(np.column_stack(cols))
+        h, ell, eff = X[:, 0], X[:, 1], X[:, 2]
+        self.h, self.h_err = h, self.sys.bound(h, c, c_err)
+        self.values["entropy"] = (float(h[s0]), float(self.h_err[s0]))
+        self.values["expected_length"] = (float(ell[s0]), float(self.sys.bound(ell, cont64, U * cont64)[s0]))
+        self.effect = float(eff[s0] + self.sys.bound(eff, np.abs(d64), U * np.abs(d64))[s0])
+        if P.tight:
+            if P.exact_rows:
+                self.values["mass"] = (1.0, 0.0)
+            else:  # m = (I − T)⁻¹ e = 1 − (I − T)⁻¹ δ: exactly 1 for exact rows
+                y = X[:, 3]
+                self.values["mass"] = (float(1 - y[s0]), float(self.sys.bound(y, d64, U * np.abs(d64))[s0] + U))
+        else:
+            x = X[:, 3]
+            self.values["mass"] = (float(x[s0]), float(self.sys.bound(x, e64, U * e64)[s0]))
+
+    @property
+    def certified(self) -> bool:
+        return self.sys.certified and self.P.start is not None
+
+    def varentropy(self) -> tuple[float, float]:
+        if "varentropy" not in self.values:
+            P, h, h_err = self.P, self.h, self.h_err
+            dev = _deviation(P, h, P.logp, 0.0)
+            h_err_next = np.concatenate([h_err, [0.0]])[P.dst]
+            diff = dev + P.logp
+            dev_err = (4 * U * np.abs(P.logp) + _SMALLEST + np.where(P.self_loop, 0.0, h_err_next + h_err[P.src])
+                       + U * np.abs(diff) + 2 * U * np.abs(dev))
+            terms = P.p64 * dev * dev
+            arc_err = P.p64 * (2 * np.abs(dev) * dev_err + dev_err * dev_err) * (1 + 4 * U) + 4 * U * terms
+            arc_err += np.where(P.p64 < FLOAT64_TINY, _SMALLEST * (dev * dev + 2 * np.abs(dev) * dev_err + 1), 0.0)
+            d = np.bincount(P.src, weights=terms, minlength=P.n)
+            d_err = np.bincount(P.src, weights=arc_err, minlength=P.n) + _gamma(P.degree) * d
+            if not P.exact_rows:  # rows off 1: the recursion gives Σ p(y)(I − h)²-like terms; add h²·δ (see docs)
+                corr = h * h * P.delta64
+                d_err = d_err + np.abs(P.delta64) * (2 * np.abs(h) * h_err + h_err * h_err) + 5 * U * np.abs(corr)
+                d = d + corr
+            v = self.sys.solve(d)
+            self.values["varentropy"] = (float(v[P.start]), float(self.sys.bound(v, d, d_err)[P.start]))
+        return self.values["varentropy"]
+
+    def get(self, name: str) -> tuple[float, float] | None:
+        if not self.certified:
+            return None
+        if name == "varentropy":
+            return self.varentropy()
+        return self.values[name]
+
+
+class _TArb:
+    """The T-measures as certified balls at one precision (None where this precision does not suffice)."""
+
+    def __init__(self, P: Prepared, prec: int) -> None:
+        self.P, self.prec = P, prec
+        self.values: dict[str, Any] = {}
+        self.ok = False  # ρ(T) < 1 certified
+        self.divergent = False  # ρ(T) > 1 certified (rows summing to more than 1)
+        n, inner = P.n, P.inner
+        with Arb.context(prec) as num:
+            p = num.array(P.p)
+            logp = num.log_fractions(P.p)
+            self.logp = logp
+            A = flint.arb_mat(n, n)
+            for i, j, x in zip(P.src[inner].tolist(), P.dst[inner].tolist(), p[inner], strict=True):
+                if i != j:
+                    A[i, j] -= x
+            for i in range(n):
+                if P.slack[i] >= 0:
+                    A[i, i] = num.scalar(P.slack[i]) - sum((A[i, j] for j in range(n) if j != i), flint.arb(0))
+                else:
+                    loops = sum((P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()), Fraction(0))
+                    A[i, i] = num.scalar(1 - loops)
+            self.A = A
+            terms = -p * logp
+            c = _per_state(n, P.src, terms)
+            ones = np.array([flint.arb(1)] * n, dtype=object)
+            cols = [ones, c, num.array(P.cont), num.array([abs(d) for d in P.delta]),
+                    num.array(P.delta if P.tight else P.eos)]
+            X = num.solve(A, cols)
+            if X is None or P.start is None:
+                return
+            ones = X[0]
+            if all(x > 0 for x in ones):
+                self.ok = True
+            elif any(x < 0 for x in ones):
+                self.divergent = True
+                return
+            else:
+                return
+            s0 = P.start
+            self.h = X[1]
+            self.values["entropy"] = X[1][s0]
+            self.values["expected_length"] = X[2][s0]
+            self.effect = X[3][s0]
+            self.values["mass"] = (1 - X[4][s0]) if P.tight else X[4][s0]
+
+    def varentropy(self) -> Any:
+        if "varentropy" not in self.values:
+            P = self.P
+            with Arb.context(self.prec) as num:
+                p = num.array(P.p)
+                dev = _deviation(P, self.h, self.logp, flint.arb(0))
+                d = _per_state(P.n, P.src, p * dev * dev)
+                if not P.exact_rows:
+                    d = d + self.h * self.h * num.array(P.delta)
+                X = num.solve(self.A, [d])
+                self.values["varentropy"] = None if X is None else X[0][P.start]
+        return self.values["varentropy"]
+
+    def get(self, name: str) -> Any:
+        if not self.ok:
+            return None
+        if name == "varentropy":
+            return self.varentropy()
+        return self.values[name]
+
+
+def _short(x: Fraction) -> str:
+    """A positive rational of any size in 3 significant digits (1e-400 too)."""
+    with mpmath.workdps(10):
+        return mpmath.nstr(mpmath.mpf(x.numerator) / x.denominator, 3)
+
+
+def _row_report(P: Prepared, k: int = 3) -> str:
+    worst = sorted(range(P.n), key=lambda i: -abs(P.delta[i]))[:k]
+    parts = [f"{P.name(i)} sums to 1 {'-' if P.delta[i] > 0 else '+'} {_short(abs(P.delta[i]))}"
+             f" with p(eos) = {_short(P.eos[i]) if P.eos[i] else 0}" for i in worst if P.delta[i] != 0]
+    return "; ".join(parts)
+
+
+def _check_rows(P: Prepared, effect: float | None, divergent: bool) -> None:
+    """RowSumError / RowSumWarning when rows that miss 1 (within the tolerance) matter (see accuracy)."""
+    tol = getattr(P.model, "row_tolerance", 1e-9)
+    if divergent:
+        raise RowSumError(
+            f"rows sum to more than 1 ({_row_report(P)}), within the row tolerance {tol:g}, by more than this model's "
+            "probability of ending: Σ_y p(y) diverges for the numbers as given (ρ(T) ≥ 1), so no measure describes "
+            "the model you meant. Make the rows sum to 1 exactly (e.g. write p(eos) as 1 minus the others).")
+    if effect is None or effect <= REL_TOL:
+        return
+    msg = (f"rows miss 1 within the row tolerance ({_row_report(P)}); the tolerance admits rounded decimals, and "
+           f"the results are those of the numbers as given, which change by a relative {effect:.3g} (the mass "
+           f"would move from 1 by that much) against any exactly normalized version")
+    if effect > ROW_EFFECT_MAX:
+        raise RowSumError(msg + f": more than {ROW_EFFECT_MAX:g}, so the results would contradict the model (e.g. a "
+                                "tight model with mass far from 1). This model takes many steps per string, so its "
+                                "rows must sum to 1 far more closely; make them sum to 1 exactly (e.g. write p(eos) "
+                                "as 1 minus the others).")
+    _warn_at_caller(RowSumWarning(msg + "."))
+
+
+def _warn_at_caller(warning: Warning) -> None:
+    """Issue ``warning`` at the first frame outside the typicality package (the user's call)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+    if frame is None:
+        warnings.warn(warning, stacklevel=2)
+        return
+    warnings.warn_explicit(warning, type(warning), frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__"),
+                           registry=frame.f_globals.setdefault("__warningregistry__", {}))
+
+
+def _t_float(P: Prepared) -> _TFloat:
+    def build() -> _TFloat:
+        tf = _TFloat(P)
+        if tf.certified and not P.exact_rows:
+            _check_rows(P, tf.effect, False)
+        return tf
+
+    return _memo((id(P), "T64"), build)
+
+
+def _t_arb(P: Prepared, prec: int) -> _TArb:
+    def build() -> _TArb:
+        ta = _TArb(P, prec)
+        if ta.divergent:
+            _check_rows(P, None, True)
+        if ta.ok and not P.exact_rows:
+            _check_rows(P, float(ta.effect.upper()), False)
+        return ta
+
+    return _memo((id(P), "Tarb", prec), build)
+
+
+def _escalation_allowed(P: Prepared, what: str) -> None:
+    if P.n > ARB_LIMIT:
+        raise AccuracyError(f"{what}: float64 cannot give it to the accuracy contract on this model (ill-conditioned; "
+                            f"see typicality.measures.accuracy), and the automatic certified recomputation is limited "
+                            f"to {ARB_LIMIT} live states (this model has {P.n}); ask for it with mpmath digits "
+                            "(dps=20, --dps 20), which always runs the certified computation")
+
+
+def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int) -> Any:
+    checked = not P.rows_above_one  # rows ≤ 1: I − T is a nonsingular M-matrix (tight or leaking)
+    while prec <= MAX_PREC:
+        ta = _t_arb(P, prec)
+        x = ta.get(name)
+        if x is not None and _ball_ok(x, rel, floor):
+            note_escalation(name, f"arb, {prec} bits")
+            return x
+        if not ta.ok and not checked:  # rows above 1: is ρ(T) < 1 at all? decide in exact rationals
+            checked = True
+            inner = np.flatnonzero(P.inner)
+            if not _exact_convergent(P.n, P.src[inner], P.dst[inner], [P.p[k] for k in inner.tolist()]):
+                _check_rows(P, None, True)
+        prec *= 2
+    raise AccuracyError(f"the {name.replace('_', ' ')} cannot be certified at {MAX_PREC} bits: the model is too "
+                        "ill-conditioned (a loop whose probability of ending is below ~2^-8000?)")
+
+
+def t_measure(model: FiniteStateLM, name: str, num: Arithmetic) -> Any:
+    """One of T_MEASURES: float64 within the contract (escalating when needed), or certified at num.dps digits."""
+    P = prepare(model)
+    if P.start is None:
+        if name == "mass":
+            return num.scalar(0)
+        raise AccuracyError(f"the {name} is undefined: no string has positive probability")
+    if name == "mass" and P.tight and P.exact_rows:
+        return num.scalar(1)  # m = (I − T)⁻¹e = 1 exactly: every live row sums to 1 and nothing leaks
+    if num.dps is None:
+        got = _t_float(P).get(name)
+        if got is not None and _acceptable(*got):
+            return got[0]
+        _escalation_allowed(P, f"the {name.replace('_', ' ')}")
+        return _to_float(_t_certified(P, name, REL_TOL / 100, ABS_TOL / 100, START_PREC), name)
+    rel, floor, prec = _digits_target(num.dps)
+    return arb_to_mpf(_t_certified(P, name, rel, floor, prec))
+
+
+def mass(model: FiniteStateLM, num: Arithmetic) -> Any:
+    """Σ_y p(y): the probability of finite strings (1 − mass leaked to infinite sequences)."""
+    return t_measure(model, "mass", num)
+
+
+def entropy(model: FiniteStateLM, num: Arithmetic) -> Any:
+    """H(p) = Σ_y −p(y) log p(y) in nats (model must be tight)."""
+    return t_measure(model, "entropy", num)
+
+
+def varentropy(model: FiniteStateLM, num: Arithmetic) -> Any:
+    """σ² = Var[−log p(Y)] in nats² (model must be tight)."""
+    return t_measure(model, "varentropy", num)
+
+
+def expected_length(model: FiniteStateLM, num: Arithmetic) -> Any:
+    """E|Y| (model must be tight)."""
+    return t_measure(model, "expected_length", num)
+
+
+def eos_bound(model: FiniteStateLM, num: Arithmetic) -> Any:
+    """ξ = min over reachable states of p(eos | s) (Def. 3); ξ > 0 iff the model is eos-bounded (decided exactly:
+    see :func:`eos_bound_exact`)."""
+    return num.scalar(eos_bound_exact(model))
+
+
+def eos_bound_exact(model: FiniteStateLM) -> Fraction:
+    if "_eos_bound_exact" not in model.__dict__:
+        states = np.flatnonzero(model.reachable)
+        model.__dict__["_eos_bound_exact"] = min(model._exact.get((int(s), model.eos_index), Fraction(0))
+                                                 for s in states.tolist())
+    return model.__dict__["_eos_bound_exact"]
+
+
+# ----- spectral part: Perron roots with brackets ---------------------------------------------------------------------
+def _float_bracket(B: Any, v: np.ndarray | None, eta: float, k: int) -> tuple[float, float] | None:
+    """Certified [lo, hi] ∋ ρ(B_true) from a positive vector v (Collatz–Wielandt), entries within eta relatively."""
+    if v is None or not np.all(np.isfinite(v)) or not np.all(v > 0):
+        return None
+    with np.errstate(all="ignore"):
+        r = np.asarray(B @ v, dtype=np.float64) / v
+    if not np.all(np.isfinite(r)):
+        return None
+    f = _gamma(k) + eta + 2 * U
+    return float(r.min() * (1 - f)), float(r.max() * (1 + f))
+
+
+def _float_perron(B: Any, eta: float, k: int, v0: np.ndarray | None = None
+                  ) -> tuple[float, tuple[float, float] | None, np.ndarray | None]:
+    """(ρ estimate, certified bracket or None, Perron vector) of an irreducible non-negative float64 matrix."""
+    n = B.shape[0]
+    if n == 1:
+        r = float(B[0, 0]) if not scipy.sparse.issparse(B) else float(B.toarray()[0, 0])
+        f = eta + 2 * U
+        return r, (r * (1 - f), r * (1 + f)), np.ones(1)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        found = _power_iteration(B, x0=v0) if v0 is not None else None
+        if found is not None:
+            rho, v = found
+        else:
+            try:
+                rho, _, v = Float64().perron(B)
+            except (np.linalg.LinAlgError, ValueError, scipy.sparse.linalg.ArpackError):
+                return math.nan, None, None
+    return float(rho), _float_bracket(B, v, eta, k), v
+
+
+def _arb_interval(lo: Any, hi: Any) -> Any:
+    return lo.union(hi)
+
+
+def _arb_perron(B: Any, v0: Any, prec: int, keep: list | None = None) -> Any:
+    """Certified enclosure of the Perron root of an irreducible non-negative ball matrix B (Noda iteration for the
+    vector, in approximate arithmetic; then Collatz–Wielandt in ball arithmetic). None if it fails.
+
+    ``v0`` (float64 array or list of balls, positive) starts the iteration, ideally near the Perron vector: Noda
+    iteration converges quadratically near it but can creep from afar on badly scaled periodic matrices. The vector
+    found is appended to ``keep`` for the next call (a warm start at a nearby α or a higher precision).
+    """
+    n = B.nrows()
+    if n == 1:
+        return B[0, 0]
+    Bm = B.mid()
+    if isinstance(v0, list) and len(v0) == n and all(x > 0 for x in v0):
+        v = list(v0)
+    elif isinstance(v0, np.ndarray) and np.all(np.isfinite(v0)) and np.all(v0 > 0):
+        v = [flint.arb(float(x)) for x in v0]
+    else:
+        v = [flint.arb(1)] * n
+    target = flint.arb(2) ** (-(prec - 12))
+    for _ in range(300):
+        y = Bm * flint.arb_mat(n, 1, v)
+        ratios = [(y[i, 0] / v[i]).mid() for i in range(n)]
+        lo, hi = min(ratios), max(ratios)
+        if hi - lo <= target * hi:
+            break
+        S = -Bm
+        for i in range(n):
+            S[i, i] += hi
+        try:
+            wv = S.solve(flint.arb_mat(n, 1, v), algorithm="approx")
+        except ZeroDivisionError:
+            break
+        w = [wv[i, 0].mid() for i in range(n)]
+        if not all(x.is_finite() and x > 0 for x in w):
+            break
+        top = max(w)
+        v = [(x / top).mid() for x in w]
+    if not all(x > 0 for x in v):
+        return None
+    if keep is not None:
+        keep.append(v)
+    y = B * flint.arb_mat(n, 1, v)
+    out = None
+    for i in range(n):
+        r = y[i, 0] / v[i]
+        out = r if out is None else out.union(r)
+    return out
 
 
 def length_tail_rate(model: FiniteStateLM, num: Arithmetic) -> Any:
     """ρ(T): P(|Y| ≥ n) decays like ρ(T)ⁿ up to polynomial factors (0 for finite support)."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    return spectral_radius(num, live, p, components(live))
+    P = prepare(model)
+    if num.dps is None:
+        rho, err, vectors = 0.0, 0.0, []
+        eta = U + _gamma(P.parallel) + (_SMALLEST if (P.p64 < FLOAT64_TINY).any() else 0.0)
+        for members in P.blocks:
+            r, br, v = _float_perron(_block(Float64(), P.live, members, P.p64), eta, P.degree)
+            vectors.append(v)
+            if br is None:
+                err = math.inf
+                continue
+            rho = max(rho, r)
+            err = max(err, br[1] - br[0])
+        if _acceptable(rho, err):
+            return rho
+        _escalation_allowed(P, "the length-tail rate")
+        return _to_float(_rho_certified(P, vectors, REL_TOL / 100, ABS_TOL / 100, START_PREC), "length_tail_rate")
+    rel, floor, prec = _digits_target(num.dps)
+    vectors = [_float_perron(_block(Float64(), P.live, members, P.p64), 0.0, P.degree)[2] for members in P.blocks]
+    return arb_to_mpf(_rho_certified(P, vectors, rel, floor, prec))
+
+
+def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: int) -> Any:
+    if not P.blocks:
+        return flint.arb(0)
+    while prec <= MAX_PREC:
+        with Arb.context(prec) as num:
+            p = num.array(P.p)
+            best = None
+            for k, (members, v0) in enumerate(zip(P.blocks, vectors, strict=True)):
+                found: list = []
+                r = _arb_perron(_block(num, P.live, members, p), v0, prec, found)
+                if found:
+                    vectors[k] = found[-1]
+                if r is None:
+                    best = None
+                    break
+                best = r if best is None else (r if r > best else best if best > r else best.union(r))
+            if best is not None and _ball_ok(best, rel, floor):
+                note_escalation("length_tail_rate", f"arb, {prec} bits")
+                return best
+        prec *= 2
+    raise AccuracyError(f"the length-tail rate cannot be certified at {MAX_PREC} bits")
+
+
+# ----- Rényi sums in log space ----------------------------------------------------------------------------------------
+def _renyi_float(P: Prepared, alpha: Fraction) -> tuple[float, float] | float | None:
+    """(log S_α, error bound) in float64, math.inf if divergence is certified, None if float64 cannot decide."""
+    a = float(alpha)
+    n, s0 = P.n, P.start
+    m = P.max_log_continuation()
+    mm = np.concatenate([m, [0.0]])
+    diff = mm[P.dst] - m[P.src]
+    diff[P.self_loop] = 0.0
+    arg = P.logp + diff
+    x = a * arg
+    with np.errstate(all="ignore"):
+        w = np.exp(x)
+    dx = a * (4 * U * np.abs(P.logp) + _SMALLEST + U * np.abs(diff) + 2 * U * np.abs(arg)) + U * np.abs(x)
+    eta_arc = dx * (1 + dx) + U
+    inner = P.inner
+    off = inner & ~P.self_loop
+    small = (w < FLOAT64_TINY)
+    abs_err = _SMALLEST if small.any() else 0.0
+    # diagonal 1 − Σ loops: −expm1 of the largest loop's exponent keeps 1 − (1 − 1e-17)^α
+    diag = np.ones(n)
+    diag_err = np.zeros(n)
+    loop_idx = np.flatnonzero(P.self_loop)
+    if len(loop_idx):
+        states = P.src[loop_idx]
+        order = np.lexsort((-w[loop_idx], states))
+        loop_idx, states = loop_idx[order], states[order]
+        first = np.ones(len(states), dtype=bool)
+        first[1:] = states[1:] != states[:-1]
+        big = loop_idx[first]
+        with np.errstate(all="ignore"):
+            diag[P.src[big]] = -np.expm1(x[big])
+        # −expm1(x) has error ≈ e^x·Δx plus its own rounding; the other loops are subtracted with their errors
+        diag_err[P.src[big]] = dx[big] * (1 + dx[big]) * w[big] + 2 * U * np.abs(diag[P.src[big]])
+        rest = loop_idx[~first]
+        if len(rest):
+            np.subtract.at(diag, P.src[rest], w[rest])
+            rest_sum = np.bincount(P.src[rest], weights=w[rest], minlength=n)
+            rest_err = np.bincount(P.src[rest], weights=eta_arc[rest] * w[rest], minlength=n)
+            diag_err += rest_err + _gamma(P.degree) * (rest_sum + np.abs(diag) + diag_err)
+        diag_err += abs_err * P.degree + _SMALLEST
+    eta = float(eta_arc[off].max()) if off.any() else 0.0
+    sys = _FloatSystem(n, P.src[off], P.dst[off], w[off], diag, diag_err, eta, abs_err)
+    if sys.certified:
+        eos = ~inner
+        e = np.bincount(P.src[eos], weights=w[eos], minlength=n)
+        e_err = np.bincount(P.src[eos], weights=eta_arc[eos] * w[eos], minlength=n) + _gamma(P.degree) * e + abs_err
+        st = sys.solve(e)
+        err = float(sys.bound(st, e, e_err)[s0])
+        if not (st[s0] > 0 and err < st[s0]):
+            return None
+        log_st = math.log(st[s0])
+        am = a * m[s0]
+        log_s = am + log_st
+        log_err = -math.log1p(-err / st[s0]) + U * (abs(log_st) + 2 * abs(am) + abs(log_s))
+        return log_s, log_err
+    # not certified convergent: is it certified divergent?
+    for members in P.blocks:
+        sel, _, _ = _block_arcs(P.live, members)
+        if (w[sel] < FLOAT64_TINY).any():
+            continue
+        B = _block(Float64(), P.live, members, w)
+        _, br, _ = _float_perron(B, float(eta_arc[sel].max()), P.degree)
+        if br is not None and br[0] > 1:
+            return math.inf
+    return None
+
+
+def _exact_convergent(n: int, src: np.ndarray, dst: np.ndarray, weights: list[Fraction]) -> bool:
+    """ρ(W) < 1 for the exact non-negative matrix of the inner arcs' ``weights``, in exact rationals: iff I − W is
+    invertible with (I − W)⁻¹1 > 0 (if ρ(W) ≥ 1, 1 is an eigenvalue or some entry of (I − W)⁻¹1 is ≤ 0)."""
+    A = flint.fmpq_mat(n, n)
+    for i in range(n):
+        A[i, i] = 1
+    for i, j, x in zip(src.tolist(), dst.tolist(), weights, strict=True):
+        A[i, j] -= flint.fmpq(x.numerator, x.denominator)
+    try:
+        X = A.solve(flint.fmpq_mat(n, 1, [1] * n))
+    except ZeroDivisionError:
+        return False
+    return all(X[i, 0] > 0 for i in range(n))
+
+
+def _renyi_exact_decision(P: Prepared, alpha: Fraction) -> bool | None:
+    """Whether Σ_y p(y)^α converges, decided in exact rationals when p^α is rational on every inner arc."""
+    inner = np.flatnonzero(P.inner).tolist()
+    r, q = alpha.numerator, alpha.denominator
+    if q > 64:  # p^(r/q) is rational only for q-th powers; not worth trying for an order like float(0.7)
+        return None
+    weights = []
+    for k in inner:
+        p = P.p[k]
+        a, b = flint.fmpz(p.numerator), flint.fmpz(p.denominator)
+        x, y = a.root(q), b.root(q)
+        if x ** q != a or y ** q != b:
+            return None
+        weights.append(Fraction(int(x), int(y)) ** r)
+    return _exact_convergent(P.n, P.src[inner], P.dst[inner], weights)
+
+
+def _renyi_arb(P: Prepared, alpha: Fraction, prec: int, convergent: bool = False) -> Any:
+    """log S_α(s₀) as a ball, math.inf if divergence is certified, None if undecided at this precision
+    (``convergent``: already decided, only the value is wanted)."""
+    n, inner = P.n, P.inner
+    with Arb.context(prec) as num:
+        a = num.scalar(alpha)
+        logp = num.log_fractions(P.p)
+        x = a * logp
+        w = num.exp(x)
+        A = flint.arb_mat(n, n)
+        for i in range(n):
+            A[i, i] = 1
+        loops: dict[int, list[int]] = {}
+        for k in np.flatnonzero(inner).tolist():
+            i, j = int(P.src[k]), int(P.dst[k])
+            if i != j:
+                A[i, j] -= w[k]
+            else:
+                loops.setdefault(i, []).append(k)
+        for i, ks in loops.items():
+            A[i, i] = -x[ks[0]].expm1() - sum((w[k] for k in ks[1:]), flint.arb(0))
+        e = _per_state(n, P.src[~inner], w[~inner])
+        X = num.solve(A, [np.array([flint.arb(1)] * n, dtype=object), e])
+        if X is None:
+            return None
+        if not convergent:
+            if any(v < 0 for v in X[0]):
+                return math.inf
+            if not all(v > 0 for v in X[0]):
+                return None
+        return X[1][P.start].log()
+
+
+def _renyi_certified(P: Prepared, alpha: Fraction, finish: Callable[[Any], Any], rel: float, floor: float,
+                     prec: int, label: str) -> Any:
+    """``finish(log S_α)`` (a ball) certified to ``rel``; math.inf when Σ p^α diverges."""
+    convergent = False
+    tried_exact = False
+    while prec <= MAX_PREC:
+        log_s = _renyi_arb(P, alpha, prec, convergent)
+        if log_s is math.inf:
+            note_escalation(label, f"arb, {prec} bits (divergence certified)")
+            return math.inf
+        if log_s is None and not tried_exact:
+            tried_exact = True
+            decided = _renyi_exact_decision(P, alpha)
+            if decided is False:
+                note_escalation(label, "exact rationals (divergence decided)")
+                return math.inf
+            convergent = decided is True
+        if log_s is not None and log_s.is_finite():
+            with Arb.context(prec):
+                out = finish(log_s)
+            if _ball_ok(out, rel, floor):
+                note_escalation(label, f"arb, {prec} bits" + (" (convergence decided exactly)" if convergent else ""))
+                return out
+        prec *= 2
+    raise AccuracyError(
+        f"{label}: cannot decide at {MAX_PREC} bits whether Σ_y p(y)^α converges at α = {alpha} "
+        f"(ρ(A_α) = 1 to within 2^-{MAX_PREC}: α is, to that precision, the divergence threshold α₀); "
+        "no finite precision settles an exact coincidence of irrational powers")
+
+
+def renyi_log_sum(model: FiniteStateLM, num: Arithmetic, alpha: Any, what: str = "entropy") -> Any:
+    """H_α (``what="entropy"``, nats) or Σ_y p(y)^α (``what="sum"``) for finite α > 0, α ≠ 1; inf if divergent."""
+    P = prepare(model)
+    alpha = Fraction(alpha) if not isinstance(alpha, Fraction) else alpha
+    label = f"renyi[{_order_label(alpha)}]" if what == "entropy" else f"renyi_sum[{_order_label(alpha)}]"
+    one_minus = 1 - alpha
+
+    def finish(log_s: Any) -> Any:
+        if what == "entropy":
+            return log_s / flint.arb(flint.fmpq(one_minus.numerator, one_minus.denominator))
+        return log_s.exp()
+
+    if num.dps is None:
+        got = _memo((id(P), "renyi64", alpha), lambda: _renyi_float(P, alpha))
+        if got is math.inf:
+            return math.inf
+        if got is not None:
+            log_s, log_err = got
+            a = float(alpha)
+            if what == "entropy":
+                value = log_s / (1 - a)
+                err = (log_err + U * abs(log_s)) / abs(1 - a) + abs(value) * (3 * U + a * U / abs(1 - a))
+            else:
+                value = math.exp(log_s) if log_s < 709.7 else math.inf
+                err = abs(value) * (math.expm1(log_err + 2 * U) if log_err < 700 else math.inf)
+            if _acceptable(value, err):
+                return value
+        _escalation_allowed(P, label)
+        out = _renyi_certified(P, alpha, finish, REL_TOL / 100, ABS_TOL / 100, START_PREC, label)
+        return math.inf if out is math.inf else _to_float(out, label)
+    rel, floor, prec = _digits_target(num.dps)
+    out = _renyi_certified(P, alpha, finish, rel, floor, prec, label)
+    return mpmath.inf if out is math.inf else arb_to_mpf(out)
 
 
 def renyi_sum(model: FiniteStateLM, num: Arithmetic, alpha: Any) -> Any:
-    """Σ_y p(y)^α for finite α > 0, α ≠ 1, or +inf when it diverges (decided by ρ(A_α) < 1)."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    w = p ** alpha
-    rho = spectral_radius(num, live, w, components(live))
-    if rho >= 1 - divergence_margin(num, live):
-        return num.scalar(float("inf"))
-    e = _per_state(num, live, w, live.dst < 0)
-    return num.solve_resolvent(_transition(num, live, w), e)[live.start]
+    """Σ_y p(y)^α for finite α > 0, α ≠ 1, or +inf when it diverges (ρ(A_α) ≥ 1, certified)."""
+    return renyi_log_sum(model, num, _as_order(alpha), "sum")
+
+
+def renyi_entropy(model: FiniteStateLM, num: Arithmetic, alpha: Any) -> Any:
+    """H_α = log S_α / (1 − α) in nats, computed in log space (any order, 1e-3 or 500), +inf when divergent."""
+    return renyi_log_sum(model, num, _as_order(alpha), "entropy")
+
+
+def _order_label(alpha: Fraction) -> str:
+    """α as a decimal when it has a finite one (1/200 -> 0.005), else as a fraction."""
+    d = alpha.denominator
+    for prime in (2, 5):
+        while d % prime == 0:
+            d //= prime
+    if d != 1:
+        return str(alpha)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        text = str((decimal.Decimal(alpha.numerator) / alpha.denominator).normalize())
+    return text if "E" not in text else str(alpha)
+
+
+def _as_order(alpha: Any) -> Fraction:
+    if isinstance(alpha, Fraction):
+        return alpha
+    if isinstance(alpha, mpmath.mpf):
+        man, exp = alpha.man_exp
+        return Fraction(int(man)) * Fraction(2) ** int(exp)
+    return Fraction(alpha)
 
 
 def max_log_prob(model: FiniteStateLM, num: Arithmetic) -> Any:
-    """max_y log p(y) (for H_∞ = −max_y log p(y)): Dijkstra on −log p(a|s) ≥ 0, eos as the final arc."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    cost = -num.log(p)
-    out_arcs: list[list[int]] = [[] for _ in range(live.n)]
-    for k, s in enumerate(live.src.tolist()):
-        out_arcs[s].append(k)
-    inf = num.scalar(float("inf"))
-    dist = [inf] * live.n
-    dist[live.start] = num.scalar(0)
-    best = inf
-    heap: list[tuple[Any, int]] = [(dist[live.start], live.start)]
-    done = [False] * live.n
-    while heap:
-        d, s = heapq.heappop(heap)
-        if done[s]:
-            continue
-        done[s] = True
-        for k in out_arcs[s]:
-            nd = d + cost[k]
-            t = int(live.dst[k])
-            if t < 0:
-                best = min(best, nd)
-            elif nd < dist[t]:
-                dist[t] = nd
-                heapq.heappush(heap, (nd, t))
-    return -best
+    """max_y log p(y) (for H_∞ = −max_y log p(y)): Dijkstra on −log p(a|s) ≥ 0, eos as the final arc.
+
+    In float64 the path's sum of at most n + 1 logs has relative error ≤ (n + 5)u, within the contract; with dps,
+    the search runs on mpmath logs at dps + 10 digits.
+    """
+    P = prepare(model)
+    if num.dps is None:
+        return float(P.max_log_continuation()[P.start])
+    with mpmath.workdps(num.dps + 10):
+        cost = [-mp_log_fraction(p) for p in P.p]
+        out_arcs: list[list[int]] = [[] for _ in range(P.n)]
+        for k, s in enumerate(P.src.tolist()):
+            out_arcs[s].append(k)
+        inf = mpmath.inf
+        dist = [inf] * P.n
+        dist[P.start] = mpmath.mpf(0)
+        best = inf
+        heap: list[tuple[Any, int]] = [(dist[P.start], P.start)]
+        done = [False] * P.n
+        while heap:
+            d, s = heapq.heappop(heap)
+            if done[s]:
+                continue
+            done[s] = True
+            for k in out_arcs[s]:
+                nd = d + cost[k]
+                t = int(P.dst[k])
+                if t < 0:
+                    best = min(best, nd)
+                elif nd < dist[t]:
+                    dist[t] = nd
+                    heapq.heappush(heap, (nd, t))
+        return -best
 
 
+# ----- the divergence threshold α₀ ------------------------------------------------------------------------------------
 def renyi_threshold(model: FiniteStateLM, num: Arithmetic) -> Any:
     """α₀ = inf{α > 0 : Σ_y p(y)^α < ∞}; Σ p^α diverges at α₀ itself when α₀ > 0."""
-    live = live_part(model)
-    p = arc_probs(model, live, num)
-    logp = num.log(p)
-    alpha0 = num.scalar(0)
-    for members in components(live):
-        alpha0 = max(alpha0, _component_threshold(num, live, members, p, logp))
-    return alpha0
+    P = prepare(model)
+    dps = num.dps
+    best: Any = 0.0 if dps is None else mpmath.mpf(0)
+    for members in P.blocks:
+        if _single_cycle(P, members):
+            continue  # ρ(A_0) = 1: every α > 0 converges on this component
+        a = _component_threshold(P, members, dps)
+        best = max(best, a)
+    return best
 
 
-def _component_threshold(num: Arithmetic, live: Live, members: np.ndarray, p: np.ndarray,
-                         logp: np.ndarray) -> Any:
-    """Root of ρ(A_α) = 1 on one component: Newton on a convex decreasing function, kept inside a bracket."""
-    zero, one = num.scalar(0), num.scalar(1)
+def _single_cycle(P: Prepared, members: np.ndarray) -> bool:
+    """ρ(A_0) ≤ 1 exactly: A_0 counts arcs, and an irreducible 0/1 matrix with one arc per row is a cycle."""
+    _, rows, _ = _block_arcs(P.live, members)
+    return bool(np.all(np.bincount(rows, minlength=len(members)) == 1))
 
-    def f(alpha: Any) -> tuple[Any, Any]:
-        w = p ** alpha
-        rho, u, v = num.perron(_block(num, live, members, w))
-        slope = u.dot(num.matvec(_block(num, live, members, w * logp), v)) / u.dot(v)
-        return rho - 1, slope
 
-    f0, _ = f(zero)
-    if f0 <= divergence_margin(num, live):
-        return zero  # ρ(A_0) ≤ 1: a single cycle, so every α > 0 converges on this component
-    f1, d1 = f(one)
-    if f1 >= 0:
-        raise ValueError("a live component has ρ(T) ≥ 1; the model cannot be tight")
-    lo, hi = zero, one  # f(lo) > 0 > f(hi)
-    x, fx, dx = one, f1, d1
-    tol = 16 * num.eps
+def _float_newton(P: Prepared, members: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """The root of ρ(A_α) = 1 on one component in float64 (Newton inside a bracket), and a Perron vector."""
+    logp = P.logp
+    num = Float64()
+
+    def f(alpha: float) -> tuple[float, float, np.ndarray]:
+        w = np.exp(alpha * logp)
+        rho, u, v = num.perron(_block(num, P.live, members, w))
+        slope = u.dot(num.matvec(_block(num, P.live, members, w * logp), v)) / u.dot(v)
+        return rho - 1, slope, v
+
+    lo, hi = 0.0, 1.0  # ρ(A_0) > 1 (not a single cycle) and ρ(A_1) = ρ(T) < 1 for a tight model
+    x = 1.0
+    fx, dx, v = f(x)
+    tol = 4 * U
     for _ in range(300):
         cand = x - fx / dx if dx != 0 else lo
         if not lo < cand < hi:
             cand = (lo + hi) / 2
         if abs(cand - x) <= tol * cand:
-            return cand
+            return cand, v
         x = cand
-        fx, dx = f(x)
+        fx, dx, v = f(x)
         if fx == 0:
-            return x
+            return x, v
         if fx > 0:
             lo = x
         else:
             hi = x
         if hi - lo <= tol * hi:
             break
-    return (lo + hi) / 2
+    return (lo + hi) / 2, v
+
+
+def _float_side(P: Prepared, members: np.ndarray, alpha: float, v0: np.ndarray | None) -> int:
+    """+1 if ρ(A_alpha) > 1 certified on the component, −1 if < 1, 0 if float64 cannot tell."""
+    sel, _, _ = _block_arcs(P.live, members)
+    x = alpha * P.logp[sel]
+    w = np.exp(x)
+    if (w < FLOAT64_TINY).any():
+        return 0
+    eta = float((alpha * 5 * U * np.abs(P.logp[sel]) + U * np.abs(x)).max()) * 1.01 + U + _gamma(P.parallel)
+    full = np.zeros(len(P.logp))
+    full[sel] = w
+    _, br, _ = _float_perron(_block(Float64(), P.live, members, full), eta, P.degree, v0)
+    if br is None:
+        return 0
+    return 1 if br[0] > 1 else -1 if br[1] < 1 else 0
+
+
+def _component_threshold(P: Prepared, members: np.ndarray, dps: int | None) -> Any:
+    """α₀ of one component: float64 Newton, certified by the signs of ρ(A_α) − 1 at α̂(1 ∓ τ)."""
+    try:
+        a_hat, v = _float_newton(P, members)
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, scipy.sparse.linalg.ArpackError):
+        a_hat, v = 0.5, None
+    if dps is None:
+        tau = REL_TOL / 4
+        if (0 < a_hat < 1 and _float_side(P, members, a_hat * (1 - tau), v) == 1
+                and _float_side(P, members, a_hat * (1 + tau), v) == -1):
+            return a_hat
+        _escalation_allowed(P, "the Rényi threshold α₀")
+        return _to_float(_threshold_certified(P, members, a_hat, tau, START_PREC, v), "renyi_finite_above")
+    rel, _, prec = _digits_target(dps)
+    return arb_to_mpf(_threshold_certified(P, members, a_hat, rel, prec, v))
+
+
+def _arb_side(B: Any) -> int:
+    """+1 if ρ(B) > 1, −1 if ρ(B) < 1 (certified, by the sign of (I − B)⁻¹1), 0 if undecided."""
+    n = B.nrows()
+    A = -B
+    for i in range(n):
+        A[i, i] += 1
+    try:
+        X = A.solve(flint.arb_mat(n, 1, [1] * n))
+    except ZeroDivisionError:
+        return 0
+    xs = [X[i, 0] for i in range(n)]
+    if all(x > 0 for x in xs):
+        return -1
+    if any(x < 0 for x in xs):
+        return 1
+    return 0
+
+
+def _threshold_certified(P: Prepared, members: np.ndarray, a_hat: float, rel: float, prec: int,
+                         v0: np.ndarray | None = None) -> Any:
+    """α₀ of one component to relative ``rel``, certified: regula falsi (Illinois) on f(α) = log ρ(A_α) (Perron
+    roots by Noda iteration, or the certified sign of ρ(A_α) − 1 where Noda does not converge at this precision),
+    then ρ(A_α) > 1 at α(1 − rel/2) and < 1 at α(1 + rel/2) by certified sign tests."""
+    sel, rows, cols = _block_arcs(P.live, members)
+    probs = [P.p[k] for k in np.flatnonzero(sel).tolist()]
+    m = len(members)
+    vectors: dict[float, Any] = {} if v0 is None else {a_hat: v0}
+    while prec <= MAX_PREC:
+        with Arb.context(prec) as num:
+            logp = num.log_fractions(probs)
+
+            def block(alpha: Any, num: Arb = num, logp: np.ndarray = logp) -> Any:
+                return num.matrix(m, rows, cols, num.exp(alpha * logp))
+
+            def f(alpha: Any, prec: int = prec) -> Any:
+                """log ρ(A_α) (a midpoint), or ±2^-prec·… with only the certified sign, or None if undecided."""
+                key = float(alpha)
+                near = min(vectors, key=lambda a: abs(a - key)) if vectors else None
+                found: list = []
+                r = _arb_perron(block(alpha), vectors[near] if near is not None else None, prec, found)
+                if found:
+                    vectors[key] = found[-1]
+                if r is not None and r > 0 and (r.rad() < abs(r.mid() - 1) or r.rad() < r.mid() * 2.0 ** (12 - prec)):
+                    return r.mid().log().mid()
+                side = _arb_side(block(alpha))
+                return None if side == 0 else flint.arb(side)
+
+            lo, hi = flint.arb(0), flint.arb(1)
+            f_lo, f_hi = f(lo), f(hi)
+            f_lo = f_lo if f_lo is not None and f_lo > 0 else flint.arb(1)  # ρ(A_0) > 1: not a single cycle
+            f_hi = f_hi if f_hi is not None and f_hi < 0 else flint.arb(-1)  # ρ(A_1) = ρ(T) < 1: tight
+            x = flint.arb(a_hat) if 0 < a_hat < 1 else flint.arb(0.5)
+            side = 0
+            for _ in range(600):
+                fx = f(x)
+                if fx is None:
+                    break
+                if fx > 0:
+                    lo, f_lo = x, fx
+                    if side == 1:
+                        f_hi = (f_hi / 2).mid()
+                    side = 1
+                elif fx < 0:
+                    hi, f_hi = x, fx
+                    if side == -1:
+                        f_lo = (f_lo / 2).mid()
+                    side = -1
+                else:
+                    lo = hi = x
+                    break
+                if hi - lo <= flint.arb(rel) / 8 * hi:
+                    break
+                x = ((lo * f_hi - hi * f_lo) / (f_hi - f_lo)).mid()
+                if not lo < x < hi:
+                    x = ((lo + hi) / 2).mid()
+            a1 = ((lo + hi) / 2).mid()
+            below, above = (a1 * (1 - flint.arb(rel) / 2)).mid(), (a1 * (1 + flint.arb(rel) / 2)).mid()
+            if _arb_side(block(below)) == 1 and _arb_side(block(above)) == -1:
+                note_escalation("renyi_finite_above", f"arb, {prec} bits")
+                return flint.arb(a1.mid(), (a1 * flint.arb(rel) / 2).upper())
+        prec *= 2
+    raise AccuracyError(f"the Rényi threshold α₀ cannot be certified at {MAX_PREC} bits")

@@ -15,6 +15,7 @@ automaton would need a sum over paths and is deliberately not supported here.
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typicality.models.base import (
     check_max_length,
     check_rng,
 )
-from typicality.numerics import arithmetic, as_fraction
+from typicality.numerics import arithmetic, as_fraction, log_fractions, mp_log_fraction
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,22 @@ class SampleBatch:
                                                                     strict=True)]
 
 
-#: rows of every local distribution must sum to 1 within this tolerance (never renormalized)
+#: rows of every local distribution must sum to 1 within this tolerance (never renormalized). The tolerance admits
+#: probabilities written as rounded decimals (1/3 as 0.333333333333); the model is then the numbers as written, and
+#: the exact measures say when a row's deviation from 1 moves a result by more than its accuracy
+#: (:class:`typicality.measures.RowSumWarning`, :class:`typicality.measures.RowSumError`).
 ROW_SUM_TOLERANCE = 1e-9
 
 
-def check_row(probs: Mapping[str, Fraction], *, where: str, tol: float = ROW_SUM_TOLERANCE) -> None:
-    """A local distribution: non-negative entries that sum to 1 within ``tol``."""
+def check_row(probs: Mapping[str, Fraction], *, where: str, tol: float = ROW_SUM_TOLERANCE) -> Fraction:
+    """A local distribution: non-negative entries that sum to 1 within ``tol``; returns the exact sum."""
     for sym, p in probs.items():
         if p < 0:
             raise ValueError(f"{where}: probability of {sym!r} is negative ({float(p)!r})")
     total = sum(probs.values(), Fraction(0))
     if abs(total - 1) > Fraction(tol):
         raise ValueError(f"{where}: probabilities sum to {float(total)!r}, not 1 (tolerance {tol:g})")
+    return total
 
 
 class FiniteStateLM(SymbolTable):
@@ -115,6 +120,7 @@ class FiniteStateLM(SymbolTable):
         table = np.zeros((n, V), dtype=np.float64)
         dest = np.full((n, V), -1, dtype=np.int64)
         exact: dict[tuple[int, int], Fraction] = {}
+        row_sum = [Fraction(1)] * n
         for s, row in arcs.items():
             where = f"{self._state_noun} {s!r}"
             if not isinstance(row, Mapping):
@@ -140,7 +146,8 @@ class FiniteStateLM(SymbolTable):
                 if p > 0:
                     exact[(index[s], j)] = p
                     table[index[s], j] = float(p)
-            check_row(probs, where=where, tol=tol)
+            row_sum[index[s]] = check_row(probs, where=where, tol=tol)
+        self.row_tolerance = tol
         self._table = table
         self._dest = dest
         self._exact = exact
@@ -150,7 +157,12 @@ class FiniteStateLM(SymbolTable):
         self.arc_sym = np.array([k[1] for k in keys], dtype=np.int64)
         self.arc_dst = dest[self.arc_src, self.arc_sym] if keys else np.zeros(0, dtype=np.int64)
         self.arc_prob = [exact[k] for k in keys]
+        # float64 values (0 or subnormal below float64's range) and accurate logs (exact below it and near 1)
         self.arc_prob64 = np.array([float(p) for p in self.arc_prob], dtype=np.float64)
+        self.arc_logprob = log_fractions(self.arc_prob, self.arc_prob64)
+        self._arc_index = {k: i for i, k in enumerate(keys)}
+        #: the exact sum of each state's row (1 up to the tolerance; the measures use the numbers as given)
+        self.row_sum: tuple[Fraction, ...] = tuple(row_sum)
         self.reachable = self._reachable()
         self.coaccessible = self._coaccessible()
         self._cumulative: np.ndarray | None = None
@@ -178,7 +190,8 @@ class FiniteStateLM(SymbolTable):
         for s, t in zip(self.arc_src.tolist(), self.arc_dst.tolist(), strict=True):
             if t >= 0:
                 preds[t].append(s)
-        good = self._table[:, self.eos_index] > 0
+        good = np.zeros(self.n_states, dtype=bool)
+        good[self.arc_src[self.arc_sym == self.eos_index]] = True  # exact: p(eos|s) = 1e-400 counts
         queue = deque(np.flatnonzero(good).tolist())
         while queue:
             t = queue.popleft()
@@ -197,7 +210,7 @@ class FiniteStateLM(SymbolTable):
         """Index of the state reached by reading ``prefix``; None if the prefix has probability 0."""
         s = self.start_index
         for j in self._indices(prefix, name="prefix"):
-            if self._table[s, j] == 0:
+            if self._dest[s, j] < 0:  # probability exactly 0 (a positive arc has a destination)
                 return None
             s = int(self._dest[s, j])
         return s
@@ -214,19 +227,21 @@ class FiniteStateLM(SymbolTable):
             return num.array([self._exact.get((s, j), Fraction(0)) for j in range(len(self.symbols))])
 
     def log_prob(self, y: Sequence[str] | str, *, dps: int | None = None) -> Any:
-        """log p(y) in nats (-inf when p(y) = 0), summed in log space."""
+        """log p(y) in nats (-inf when p(y) = 0), summed in log space from the exact probabilities (so a
+        factor 1e-400 or 1 − 1e-20 keeps its digits)."""
         idx = self._indices(y)
         with arithmetic(dps) as num:
             s = self.start_index
-            factors = []
+            arcs = []
             for j in [*idx, self.eos_index]:
-                p = self._exact.get((s, j))
-                if p is None:
+                k = self._arc_index.get((s, j))
+                if k is None:
                     return num.to_output(num.scalar(float("-inf")))
-                factors.append(p)
+                arcs.append(k)
                 s = int(self._dest[s, j])
-            logs = num.log(num.array(factors))
-            return num.to_output(sum(logs.tolist(), num.scalar(0)))
+            if dps is None:
+                return float(math.fsum(self.arc_logprob[arcs].tolist()))
+            return num.to_output(sum((mp_log_fraction(self.arc_prob[k]) for k in arcs), num.scalar(0)))
 
     def prob(self, y: Sequence[str] | str, *, dps: int | None = None) -> Any:
         """p(y) as the product of its transition probabilities (exact products of exact inputs stay exact)."""
