@@ -163,6 +163,82 @@ def _power_iteration(M: Any, rtol: float = 4e-15, x0: np.ndarray | None = None) 
     return None
 
 
+class SparseResolventSolver:
+    """Approximate solutions of A x = b for one sparse nonsingular M-matrix A = D − O, reused for every right-hand
+    side: restarted GMRES (right-preconditioned by the diagonal) with iterative refinement, SuperLU (COLAMD
+    ordering) when GMRES does not reach ``rtol``.
+
+    A direct factorization of the transition matrix of an n-gram model fills in (a random bigram with 20
+    successors per context and 2,000 contexts: SuperLU takes ~1 s, ~n² fill); the spectrum of I − T is
+    clustered near 1 (one outlier, the Perron root of T), which Krylov methods resolve in a few dozen steps.
+    No accuracy rests on this class: callers bound the error of what it returns from rigorous residuals.
+    ``stats`` counts solves, matrix–vector products and factorizations.
+    """
+
+    def __init__(self, A: Any, *, rtol: float = 1e-14, restart: int = 60, max_steps: int = 2000,
+                 lu_limit: int = 5_000) -> None:
+        self.A = A.tocsr()
+        self.n = A.shape[0]
+        d = self.A.diagonal()
+        self._dinv = np.where(np.isfinite(d) & (d != 0), 1.0 / np.where(d != 0, d, 1.0), 1.0)
+        self.rtol, self.restart, self.max_steps, self.lu_limit = rtol, restart, max_steps, lu_limit
+        self._abs = abs(self.A)
+        self._lu: Any = None
+        self._lu_failed = False
+        self.stats = {"solves": 0, "matvecs": 0, "factorizations": 0, "gmres_failures": 0}
+
+    def _gmres(self, b: np.ndarray, x0: np.ndarray | None) -> tuple[np.ndarray, bool]:
+        n, dinv = self.n, self._dinv
+        count = [0]
+
+        def mv(y: np.ndarray) -> np.ndarray:
+            count[0] += 1
+            return self.A @ (dinv * y)
+
+        op = scipy.sparse.linalg.LinearOperator((n, n), matvec=mv, dtype=np.float64)
+        y0 = None if x0 is None else x0 / dinv
+        y, _ = scipy.sparse.linalg.gmres(op, b, x0=y0, rtol=self.rtol, atol=0.0, restart=self.restart,
+                                         maxiter=max(1, self.max_steps // self.restart))
+        self.stats["matvecs"] += count[0]
+        x = dinv * y
+        return x, bool(np.all(np.isfinite(x)))
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """x ≈ A⁻¹ b (NaN where no solver succeeds)."""
+        self.stats["solves"] += 1
+        b = np.asarray(b, dtype=np.float64)
+        if self._lu is not None:
+            return np.asarray(self._lu.solve(b), dtype=np.float64)
+        scale = float(np.max(np.abs(b))) if len(b) else 0.0
+        if scale == 0.0 or not math.isfinite(scale):
+            return np.zeros(self.n) if scale == 0.0 else np.full(self.n, np.nan)
+        with np.errstate(all="ignore"):
+            x, ok = self._gmres(b, None)
+            for _ in range(3):  # refinement: GMRES's own residual drifts from the true one in long runs
+                if not ok:
+                    break
+                r = b - self.A @ x
+                self.stats["matvecs"] += 1
+                size = float(np.max(np.abs(r)))
+                if size <= self.rtol * (scale + float(np.max(self._abs @ np.abs(x)))):
+                    return x
+                dx, ok = self._gmres(r, None)
+                x = x + dx
+        self.stats["gmres_failures"] += 1
+        if self._factor():
+            return np.asarray(self._lu.solve(b), dtype=np.float64)
+        return x if ok else np.full(self.n, np.nan)
+
+    def _factor(self) -> bool:
+        if self._lu is None and not self._lu_failed and self.n <= self.lu_limit:
+            try:
+                self._lu = scipy.sparse.linalg.splu(self.A.tocsc(), permc_spec="COLAMD")
+                self.stats["factorizations"] += 1
+            except RuntimeError:
+                self._lu_failed = True
+        return self._lu is not None
+
+
 class MPMath(Arithmetic):
     """mpmath at ``dps`` digits; use inside ``with arithmetic(dps)`` so the context precision applies."""
 

@@ -77,6 +77,7 @@ from typicality.numerics import (
     Arb,
     Arithmetic,
     Float64,
+    SparseResolventSolver,
     _power_iteration,
     arb_to_mpf,
     mp_log_fraction,
@@ -345,6 +346,24 @@ def _memo(key: tuple, fn: Callable[[], Any]) -> Any:
     return memo[key]
 
 
+#: solver work kept per prepared model (LRU): factorizations, certificates, solutions, Rényi sums per order
+CACHE_ENTRIES = 32
+
+
+def _cached(P: Prepared, key: tuple, fn: Callable[[], Any]) -> Any:
+    """``fn()`` computed once per prepared model and ``key`` (what it depends on besides the model), so that
+    standalone calls (entropy, then varentropy) share one factorization and one certificate as measures() does."""
+    cache = P._cache.setdefault("solves", {})
+    if key in cache:
+        cache[key] = cache.pop(key)  # most recently used last
+        return cache[key]
+    value = fn()
+    cache[key] = value
+    while len(cache) > CACHE_ENTRIES:
+        del cache[next(iter(cache))]
+    return value
+
+
 def _per_state(n: int, src: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Σ of per-arc values over each state's arcs (float64 or object arrays of balls)."""
     if values.dtype != object:
@@ -394,11 +413,8 @@ class _FloatSystem:
                         self._lu = None
             else:
                 off = scipy.sparse.csr_matrix((w, (src, dst)), shape=(n, n))
-                A = (scipy.sparse.diags(diag) - off).tocsc()
-                try:
-                    self._lu = scipy.sparse.linalg.splu(A)
-                except RuntimeError:
-                    self._lu = None
+                if np.all(np.isfinite(diag)) and np.all(np.isfinite(off.data)):
+                    self._lu = SparseResolventSolver(scipy.sparse.diags(diag) - off)
         self.off = off
         if self._lu is None or n == 0:
             return
@@ -421,7 +437,7 @@ class _FloatSystem:
         with np.errstate(all="ignore"):
             if isinstance(self._lu, tuple):
                 return scipy.linalg.lu_solve(self._lu, b, check_finite=False)
-            return np.asarray(self._lu.solve(b), dtype=np.float64)
+            return self._lu.solve(b)
 
     def bound(self, x: np.ndarray, b: np.ndarray, b_err: np.ndarray | float) -> np.ndarray:
         """Componentwise bound on |x − A_true⁻¹ b_true| given |b − b_true| ≤ b_err (needs the certificate)."""
@@ -664,26 +680,25 @@ def _warn_at_caller(warning: Warning) -> None:
                            registry=frame.f_globals.setdefault("__warningregistry__", {}))
 
 
-def _t_float(P: Prepared) -> _TFloat:
-    def build() -> _TFloat:
-        tf = _TFloat(P)
-        if tf.certified and not P.exact_rows:
-            _check_rows(P, tf.effect, False)
-        return tf
+def _rows_checked(P: Prepared, effect: float | None, divergent: bool) -> None:
+    """_check_rows once per measures() call (the solves are cached on the model, the warning is per call)."""
+    _memo((id(P), "rows", effect, divergent), lambda: _check_rows(P, effect, divergent) or True)
 
-    return _memo((id(P), "T64"), build)
+
+def _t_float(P: Prepared) -> _TFloat:
+    tf = _cached(P, ("T64",), lambda: _TFloat(P))
+    if tf.certified and not P.exact_rows:
+        _rows_checked(P, tf.effect, False)
+    return tf
 
 
 def _t_arb(P: Prepared, prec: int) -> _TArb:
-    def build() -> _TArb:
-        ta = _TArb(P, prec)
-        if ta.divergent:
-            _check_rows(P, None, True)
-        if ta.ok and not P.exact_rows:
-            _check_rows(P, float(ta.effect.upper()), False)
-        return ta
-
-    return _memo((id(P), "Tarb", prec), build)
+    ta = _cached(P, ("Tarb", prec), lambda: _TArb(P, prec))
+    if ta.divergent:
+        _rows_checked(P, None, True)
+    if ta.ok and not P.exact_rows:
+        _rows_checked(P, float(ta.effect.upper()), False)
+    return ta
 
 
 def _escalation_allowed(P: Prepared, what: str) -> None:
@@ -939,6 +954,12 @@ def _renyi_float(P: Prepared, alpha: Fraction) -> tuple[float, float] | float | 
             rest_err = np.bincount(P.src[rest], weights=eta_arc[rest] * w[rest], minlength=n)
             diag_err += rest_err + _gamma(P.degree) * (rest_sum + np.abs(diag) + diag_err)
         diag_err += abs_err * P.degree + _SMALLEST
+    if inner.any() and not (w[inner] < FLOAT64_TINY).any():
+        # every row of D⁻¹A_αD summing to more than 1 proves ρ(A_α) > 1 (Collatz–Wielandt with v = 1), before
+        # any solve (a Krylov solver spends its whole budget on the indefinite I − A_α)
+        rows = np.bincount(P.src[inner], weights=w[inner] * (1 - eta_arc[inner]), minlength=n)
+        if rows.min() * (1 - _gamma(P.degree) - 2 * U) > 1:
+            return math.inf
     eta = float(eta_arc[off].max()) if off.any() else 0.0
     sys = _FloatSystem(n, P.src[off], P.dst[off], w[off], diag, diag_err, eta, abs_err)
     if sys.certified:
@@ -1074,7 +1095,7 @@ def renyi_log_sum(model: FiniteStateLM, num: Arithmetic, alpha: Any, what: str =
         return log_s.exp()
 
     if num.dps is None:
-        got = _memo((id(P), "renyi64", alpha), lambda: _renyi_float(P, alpha))
+        got = _cached(P, ("renyi64", alpha), lambda: _renyi_float(P, alpha))
         if got is math.inf:
             return math.inf
         if got is not None:
