@@ -348,18 +348,20 @@ def _memo(key: tuple, fn: Callable[[], Any]) -> Any:
 
 #: solver work kept per prepared model (LRU): factorizations, certificates, solutions, Rényi sums per order
 CACHE_ENTRIES = 32
+#: float64 systems of Rényi orders kept per model (each holds a matrix and its solver: O(arcs) memory)
+SYSTEM_ENTRIES = 4
 
 
-def _cached(P: Prepared, key: tuple, fn: Callable[[], Any]) -> Any:
+def _cached(P: Prepared, key: tuple, fn: Callable[[], Any], slot: str = "solves", limit: int = CACHE_ENTRIES) -> Any:
     """``fn()`` computed once per prepared model and ``key`` (what it depends on besides the model), so that
     standalone calls (entropy, then varentropy) share one factorization and one certificate as measures() does."""
-    cache = P._cache.setdefault("solves", {})
+    cache = P._cache.setdefault(slot, {})
     if key in cache:
         cache[key] = cache.pop(key)  # most recently used last
         return cache[key]
     value = fn()
     cache[key] = value
-    while len(cache) > CACHE_ENTRIES:
+    while len(cache) > (limit if slot == "solves" else SYSTEM_ENTRIES):
         del cache[next(iter(cache))]
     return value
 
@@ -632,6 +634,202 @@ class _TArb:
         return self.values[name]
 
 
+# ----- certified solves at scale: mixed-precision iterative refinement ----------------------------------------------
+#: above this many live states the dense ball-arithmetic paths (arb_mat solves, Noda iteration: O(n³) ball
+#: operations, O(n²) memory) are not tried; the sparse refinement below is the certified path there
+ARB_DENSE_LIMIT = 400
+
+
+def _ball_zeros(n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = [flint.arb(0)] * n
+    return out
+
+
+class _BallOperator:
+    """x ↦ diag·x − O x in ball arithmetic at the current flint precision, O ≥ 0 stored by arcs (rows, cols, w):
+    O(arcs) ball operations per product, against O(n²) to build and O(n³) to solve a dense ``arb_mat``."""
+
+    def __init__(self, n: int, rows: np.ndarray, cols: np.ndarray, w: np.ndarray, diag: np.ndarray | None) -> None:
+        order = np.argsort(rows, kind="stable")
+        self.n, self.rows, self.cols, self.w, self.diag = n, rows[order], cols[order], w[order], diag
+        self.has = np.bincount(self.rows, minlength=n) > 0 if len(rows) else np.zeros(n, dtype=bool)
+        self.starts = np.minimum(np.searchsorted(self.rows, np.arange(n)), max(len(rows) - 1, 0))
+
+    def off(self, x: np.ndarray) -> np.ndarray:
+        """O x."""
+        out = _ball_zeros(self.n)
+        if len(self.rows):
+            sums = np.add.reduceat(self.w * x[self.cols], self.starts)
+            out[self.has] = sums[self.has]
+        return out
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return self.diag * x - self.off(x)
+
+
+def _mid_floats(r: np.ndarray) -> tuple[np.ndarray, int]:
+    """(f, k): float64 values f ≈ mid(r)·2^k, k chosen so the largest is near 1 (a residual of 1e-400 is a
+    residual like any other)."""
+    parts = []
+    for x in r:
+        m, e = x.mid().man_exp()
+        m, e = int(m), int(e)
+        extra = max(m.bit_length() if m >= 0 else (-m).bit_length(), 0) - 60
+        if extra > 0:  # keep 60 bits: a float64 needs 53
+            m, e = (m >> extra) if m >= 0 else -((-m) >> extra), e + extra
+        parts.append((m, e))
+    top = max((abs(m).bit_length() + e for m, e in parts if m != 0), default=None)
+    if top is None:
+        return np.zeros(len(r)), 0
+    k = -top
+    return np.array([math.ldexp(m, e + k) if m != 0 else 0.0 for m, e in parts]), k
+
+
+def _refined_solve(fsys: _FloatSystem, op: _BallOperator, b: np.ndarray, max_steps: int = 40) -> np.ndarray | None:
+    """Enclosures of A⁻¹ b (A = the operator's matrix, b balls) at the current flint precision.
+
+    x̃ is improved by float64 solves of the residual equation A d = r (the float system's factorization or
+    preconditioned Krylov solver, reused), with r = b − A x̃ evaluated in ball arithmetic: each step gains about
+    −log₁₀(κ·u) digits. The error is bounded by the float system's M-matrix certificate, which holds for the exact
+    matrix: A û ≥ g > 0, A⁻¹ ≥ 0, hence |x − x̃| = |A⁻¹ r| ≤ A⁻¹|r| ≤ max(|r|/g)·û componentwise, every
+    operation here rounded outward. Iterates until the residual stops shrinking (the balls' own radii); None if
+    the float system has no certificate.
+    """
+    if not fsys.certified:
+        return None
+    n = op.n
+    g = [flint.arb(float(v)) for v in fsys.g]
+    uh = [flint.arb(float(v)) for v in fsys.uh]
+    x = _ball_zeros(n)
+    best: tuple[Any, np.ndarray] | None = None
+    for _ in range(max_steps):
+        r = b - op.apply(x)
+        t = max((abs(ri).upper() / gi).upper() for ri, gi in zip(r, g, strict=True)) if n else flint.arb(0)
+        if not t.is_finite():
+            return None
+        if best is not None and not t < best[0] / 16:
+            break
+        if best is None or t < best[0]:
+            best = (t, x)
+        f, k = _mid_floats(r)
+        if not f.any():
+            break
+        d = fsys.solve(f)
+        if not np.all(np.isfinite(d)):
+            break
+        scale = flint.arb(2) ** (-k)
+        x = np.array([(xi + flint.arb(float(di)) * scale).mid() for xi, di in zip(x, d, strict=True)], dtype=object)
+    assert best is not None
+    t, x = best
+    return np.array([flint.arb(xi.mid(), (t * ui).upper()) for xi, ui in zip(x, uh, strict=True)], dtype=object)
+
+
+class _TRefined:
+    """The T-measures as certified balls at one precision by sparse refinement on the float64 system (O(arcs)
+    ball operations per step; ``ok`` False when the float system has no certificate)."""
+
+    def __init__(self, P: Prepared, prec: int) -> None:
+        self.P, self.prec = P, prec
+        self.values: dict[str, Any] = {}
+        self.ok = False
+        tf = _t_float(P)
+        if not tf.sys.certified or P.start is None:
+            return
+        self.fsys = tf.sys
+        n, inner = P.n, P.inner
+        off = inner & ~P.self_loop
+        with Arb.context(prec) as num:
+            p = num.array(P.p)
+            logp = num.log_fractions(P.p)
+            self.p, self.logp = p, logp
+            offsum = _per_state(n, P.src[off], p[off])
+            diag = np.empty(n, dtype=object)
+            for i in range(n):
+                if P.slack[i] >= 0:
+                    diag[i] = num.scalar(P.slack[i]) + offsum[i]
+                else:
+                    loops = sum((P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()), Fraction(0))
+                    diag[i] = num.scalar(1 - loops)
+            self.op = _BallOperator(n, P.src[off], P.dst[off], p[off], diag)
+            c = _per_state(n, P.src, -p * logp)
+            cols = [c, num.array(P.cont), num.array([abs(d) for d in P.delta]),
+                    num.array(P.delta if P.tight else P.eos)]
+            X = [_refined_solve(self.fsys, self.op, col) for col in cols]
+            if any(x is None for x in X):
+                return
+            self.ok = True
+            s0 = P.start
+            self.h = X[0]
+            self.values["entropy"] = X[0][s0]
+            self.values["expected_length"] = X[1][s0]
+            self.effect = X[2][s0]
+            self.values["mass"] = (1 - X[3][s0]) if P.tight else X[3][s0]
+
+    def varentropy(self) -> Any:
+        if "varentropy" not in self.values:
+            P = self.P
+            with Arb.context(self.prec) as num:
+                dev = _deviation(P, self.h, self.logp, flint.arb(0))
+                d = _per_state(P.n, P.src, self.p * dev * dev)
+                if not P.exact_rows:
+                    d = d + self.h * self.h * num.array(P.delta)
+                x = _refined_solve(self.fsys, self.op, d)
+                self.values["varentropy"] = None if x is None else x[P.start]
+        return self.values["varentropy"]
+
+    def get(self, name: str) -> Any:
+        if not self.ok:
+            return None
+        if name == "varentropy":
+            return self.varentropy()
+        return self.values[name]
+
+
+def _t_refined(P: Prepared, prec: int) -> _TRefined:
+    ta = _cached(P, ("Tref", prec), lambda: _TRefined(P, prec))
+    if ta.ok and not P.exact_rows:
+        _rows_checked(P, float(ta.effect.upper()), False)
+    return ta
+
+
+def _ball_perron(op: _BallOperator, v0: np.ndarray | list | None, rel: float, max_steps: int = 3000
+                 ) -> tuple[Any, list] | None:
+    """Certified enclosure of the Perron root of the irreducible non-negative matrix O of ``op`` (sparse, balls
+    at the current precision) and the vector found: power iteration on midpoints from ``v0`` (e.g. the float64
+    Perron vector) until the Collatz–Wielandt bracket min (Ov)/v ≤ ρ ≤ max (Ov)/v is within ``rel``, then the
+    bracket in ball arithmetic. None if the iteration stalls (a periodic or badly separated matrix)."""
+    n = op.n
+    if v0 is not None and len(v0) == n and all(x > 0 for x in v0):
+        v = np.array([x if isinstance(x, flint.arb) else flint.arb(float(x)) for x in v0], dtype=object)
+    else:
+        v = np.array([flint.arb(1)] * n, dtype=object)
+    target = flint.arb(rel)
+    last_width, last_check = None, 0
+    for step in range(max_steps):
+        y = op.off(v)
+        if not all(yi > 0 for yi in y):
+            return None
+        ratios = [(yi / vi).mid() for yi, vi in zip(y, v, strict=True)]
+        lo, hi = min(ratios), max(ratios)
+        width = hi - lo
+        if width <= target * hi:
+            break
+        if step - last_check >= 50:  # the bracket should have halved at least once in 50 steps
+            if last_width is not None and not width < last_width / 2:
+                return None
+            last_width, last_check = width, step
+        top = max(yi.mid() for yi in y)
+        v = np.array([(yi / top).mid() for yi in y], dtype=object)
+    else:
+        return None
+    y = op.off(v)
+    ratios = [yi / vi for yi, vi in zip(y, v, strict=True)]
+    lo = min(r.lower() for r in ratios)
+    hi = max(r.upper() for r in ratios)
+    return lo.union(hi), list(v)
+
+
 def _short(x: Fraction) -> str:
     """A positive rational of any size in 3 significant digits (1e-400 too)."""
     with mpmath.workdps(10):
@@ -711,7 +909,20 @@ def _escalation_allowed(P: Prepared, what: str) -> None:
 
 def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int) -> Any:
     checked = not P.rows_above_one  # rows ≤ 1: I − T is a nonsingular M-matrix (tight or leaking)
+    refine = _t_float(P).sys.certified
     while prec <= MAX_PREC:
+        if refine:  # sparse refinement on the certified float64 system: O(arcs) ball operations per step
+            x = _t_refined(P, prec).get(name)
+            if x is not None and _ball_ok(x, rel, floor):
+                note_escalation(name, f"arb, {prec} bits, refined")
+                return x
+        if P.n > ARB_DENSE_LIMIT:
+            if refine:
+                prec *= 2
+                continue
+            raise AccuracyError(f"the {name.replace('_', ' ')}: the float64 system of this model has no M-matrix "
+                                f"certificate (ill-conditioned), and the dense certified path is limited to "
+                                f"{ARB_DENSE_LIMIT} live states (this model has {P.n})")
         ta = _t_arb(P, prec)
         x = ta.get(name)
         if x is not None and _ball_ok(x, rel, floor):
@@ -899,7 +1110,15 @@ def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: i
             best = None
             for k, (members, v0) in enumerate(zip(P.blocks, vectors, strict=True)):
                 found: list = []
-                r = _arb_perron(_block(num, P.live, members, p), v0, prec, found)
+                got = _ball_perron(_block_operator(P, members, p), v0, rel / 4) if len(members) > 1 else None
+                if got is not None:
+                    r, vectors[k] = got
+                elif len(members) > ARB_DENSE_LIMIT:
+                    raise AccuracyError(f"the length-tail rate: power iteration stalls on a component of "
+                                        f"{len(members)} states (periodic?), and the dense certified path is "
+                                        f"limited to {ARB_DENSE_LIMIT}")
+                else:
+                    r = _arb_perron(_block(num, P.live, members, p), v0, prec, found)
                 if found:
                     vectors[k] = found[-1]
                 if r is None:
@@ -907,7 +1126,7 @@ def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: i
                     break
                 best = r if best is None else (r if r > best else best if best > r else best.union(r))
             if best is not None and _ball_ok(best, rel, floor):
-                note_escalation("length_tail_rate", f"arb, {prec} bits")
+                note_escalation("length_tail_rate", f"arb, {prec} bits" + (", sparse" if P.n > 1 else ""))
                 return best
         prec *= 2
     raise AccuracyError(f"the length-tail rate cannot be certified at {MAX_PREC} bits")
@@ -961,7 +1180,8 @@ def _renyi_float(P: Prepared, alpha: Fraction) -> tuple[float, float] | float | 
         if rows.min() * (1 - _gamma(P.degree) - 2 * U) > 1:
             return math.inf
     eta = float(eta_arc[off].max()) if off.any() else 0.0
-    sys = _FloatSystem(n, P.src[off], P.dst[off], w[off], diag, diag_err, eta, abs_err)
+    sys = _cached(P, ("renyi_sys", alpha), lambda: _FloatSystem(n, P.src[off], P.dst[off], w[off], diag, diag_err,
+                                                              eta, abs_err), slot="systems")
     if sys.certified:
         eos = ~inner
         e = np.bincount(P.src[eos], weights=w[eos], minlength=n)
@@ -985,6 +1205,15 @@ def _renyi_float(P: Prepared, alpha: Fraction) -> tuple[float, float] | float | 
         if br is not None and br[0] > 1:
             return math.inf
     return None
+
+
+def _renyi_float_system(P: Prepared, alpha: Fraction) -> _FloatSystem | None:
+    """The float64 system of D⁻¹A_αD built by :func:`_renyi_float` (None if divergence was decided before it)."""
+    systems = P._cache.get("systems", {})
+    if ("renyi_sys", alpha) not in systems:
+        _renyi_float(P, alpha)
+        systems = P._cache.get("systems", {})
+    return systems.get(("renyi_sys", alpha))
 
 
 def _exact_convergent(n: int, src: np.ndarray, dst: np.ndarray, weights: list[Fraction]) -> bool:
@@ -1052,9 +1281,122 @@ def _renyi_arb(P: Prepared, alpha: Fraction, prec: int, convergent: bool = False
         return X[1][P.start].log()
 
 
+def _log_balls(P: Prepared, prec: int) -> np.ndarray:
+    """Balls around log p of every live arc at ``prec`` bits (cached per model and precision)."""
+    def build() -> np.ndarray:
+        with Arb.context(prec) as num:
+            return num.log_fractions(P.p)
+
+    return _cached(P, ("logp", prec), build)
+
+
+def _renyi_refined(P: Prepared, alpha: Fraction, prec: int) -> Any:
+    """log S_α(s₀) as a ball by sparse refinement on the certified float64 system of D⁻¹A_αD (the same matrix:
+    D = diag e^{αm} with the float64 m taken as exact), math.inf when float64 certified divergence, None when the
+    float system has no certificate."""
+    got = _cached(P, ("renyi64", alpha), lambda: _renyi_float(P, alpha))
+    if got is math.inf:
+        return math.inf
+    fsys = _renyi_float_system(P, alpha)
+    if fsys is None or not fsys.certified or P.start is None:
+        return None
+    n, inner, s0 = P.n, P.inner, P.start
+    m = P.max_log_continuation()
+    logp = _log_balls(P, prec)
+    with Arb.context(prec) as num:
+        a = num.scalar(alpha)
+        mb = np.array([flint.arb(float(v)) for v in m] + [flint.arb(0)], dtype=object)
+        diff = mb[P.dst] - mb[P.src]
+        diff[P.self_loop] = flint.arb(0)
+        x = a * (logp + diff)
+        w = num.exp(x)
+        off = inner & ~P.self_loop
+        diag = np.array([flint.arb(1)] * n, dtype=object)
+        loops: dict[int, list[int]] = {}
+        for k in np.flatnonzero(P.self_loop).tolist():
+            loops.setdefault(int(P.src[k]), []).append(k)
+        for i, ks in loops.items():  # 1 − Σ loops with −expm1 for one of them (1 − (1 − 1e-17)^α keeps its digits)
+            diag[i] = -x[ks[0]].expm1() - sum((w[k] for k in ks[1:]), flint.arb(0))
+        op = _BallOperator(n, P.src[off], P.dst[off], w[off], diag)
+        e = _per_state(n, P.src[~inner], w[~inner])
+        X = _refined_solve(fsys, op, e)
+        if X is None or not X[s0] > 0:
+            return None
+        return a * mb[s0] + X[s0].log()
+
+
+def _block_operator(P: Prepared, members: np.ndarray, w: np.ndarray) -> _BallOperator:
+    sel, rows, cols = _block_arcs(P.live, members)
+    return _BallOperator(len(members), rows, cols, w[sel], None)
+
+
+def _threshold_refined(P: Prepared, members: np.ndarray, a_hat: float, v0: np.ndarray | None, rel: float,
+                       prec: int) -> Any:
+    """α₀ of one component to relative ``rel`` at scale: Newton on ρ(A_α) = 1 with high-precision Perron roots
+    (sparse power iteration in balls, :func:`_ball_perron`) and the float64 slope ρ′(α̂) (each step multiplies
+    the error by about |1 − ρ′/ρ̂′| ≈ 1e-15), then certified: Collatz–Wielandt brackets give ρ(A_α) > 1 at
+    α(1 − rel/2) and ρ(A_α) < 1 at α(1 + rel/2). None where the iteration does not converge."""
+    if not 0 < a_hat < 1 or v0 is None:
+        return None
+    num64 = Float64()
+    sel, _, _ = _block_arcs(P.live, members)
+    w64 = np.exp(a_hat * P.logp)
+    B = _block(num64, P.live, members, w64)
+    try:
+        _, u, v = num64.perron(B)
+        slope = float(u.dot(num64.matvec(_block(num64, P.live, members, w64 * P.logp), v)) / u.dot(v))
+    except (np.linalg.LinAlgError, ValueError, scipy.sparse.linalg.ArpackError):
+        return None
+    if not (math.isfinite(slope) and slope < 0):
+        return None
+    logp = _log_balls(P, prec)
+    with Arb.context(prec):
+        def op(alpha: Any) -> _BallOperator:
+            w = np.empty(len(logp), dtype=object)
+            w[sel] = [(alpha * lp).exp() for lp in logp[sel]]
+            return _block_operator(P, members, w)
+
+        alpha, vec = flint.arb(a_hat), list(v0)
+        tol = flint.arb(rel) / 16
+        for _ in range(12):
+            got = _ball_perron(op(alpha), vec, rel / 64)
+            if got is None:
+                return None
+            r, vec = got
+            step = ((r.mid() - 1) / slope).mid()
+            alpha = (alpha - step).mid()
+            if abs(step) <= tol * alpha:
+                break
+        else:
+            return None
+        below, above = (alpha * (1 - flint.arb(rel) / 2)).mid(), (alpha * (1 + flint.arb(rel) / 2)).mid()
+        lo, hi = _ball_perron(op(below), vec, rel / 64), _ball_perron(op(above), vec, rel / 64)
+        if lo is None or hi is None or not (lo[0] > 1 and hi[0] < 1):
+            return None
+        return flint.arb(alpha, (alpha * flint.arb(rel) / 2).upper())
+
+
 def _renyi_certified(P: Prepared, alpha: Fraction, finish: Callable[[Any], Any], rel: float, floor: float,
                      prec: int, label: str) -> Any:
     """``finish(log S_α)`` (a ball) certified to ``rel``; math.inf when Σ p^α diverges."""
+    while prec <= MAX_PREC:  # sparse refinement on the certified float64 system first
+        log_s = _renyi_refined(P, alpha, prec)
+        if log_s is math.inf:
+            note_escalation(label, "float64 (divergence certified)")
+            return math.inf
+        if log_s is None:
+            break
+        if log_s.is_finite():
+            with Arb.context(prec):
+                out = finish(log_s)
+            if _ball_ok(out, rel, floor):
+                note_escalation(label, f"arb, {prec} bits, refined")
+                return out
+        prec *= 2
+    if P.n > ARB_DENSE_LIMIT:
+        raise AccuracyError(f"{label}: the float64 system of this model at α = {alpha} has no M-matrix certificate "
+                            f"and its divergence is not certified by Collatz–Wielandt; the dense certified path is "
+                            f"limited to {ARB_DENSE_LIMIT} live states (this model has {P.n})")
     convergent = False
     tried_exact = False
     while prec <= MAX_PREC:
@@ -1270,6 +1612,14 @@ def _component_threshold(P: Prepared, members: np.ndarray, dps: int | None) -> A
         _escalation_allowed(P, "the Rényi threshold α₀")
         return _to_float(_threshold_certified(P, members, a_hat, tau, START_PREC, v), "renyi_finite_above")
     rel, _, prec = _digits_target(dps)
+    got = _threshold_refined(P, members, a_hat, v, rel, prec)
+    if got is not None:
+        note_escalation("renyi_finite_above", f"arb, {prec} bits, refined")
+        return arb_to_mpf(got)
+    if len(members) > ARB_DENSE_LIMIT:
+        raise AccuracyError(f"the Rényi threshold α₀: Newton with sparse power iteration does not converge on a "
+                            f"component of {len(members)} states, and the dense certified path is limited to "
+                            f"{ARB_DENSE_LIMIT}")
     return arb_to_mpf(_threshold_certified(P, members, a_hat, rel, prec, v))
 
 
