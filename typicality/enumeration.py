@@ -104,20 +104,25 @@ def surprisal_law(model: Any, max_length: int, *, max_classes: int = 200_000) ->
         for p in e.probs:
             add(float(p), float(p))
         return SurprisalLaw(list(merged), [merged[k] for k in merged], float(e.tail_mass), max_length)
-    table, dest, eos = model._table, model._dest, model.eos_index
+    eos, indptr = model.eos_index, model.indptr
+    sym, dst, prob = model.arc_sym.tolist(), model.arc_dst.tolist(), model.arc_prob64.tolist()
     frontier: dict[tuple[int, float], tuple[float, float]] = {(model.start_index, 1.0): (1.0, 1.0)}
     tail = 0.0
     for depth in range(max_length + 1):
         nxt: dict[tuple[int, float], tuple[float, float]] = {}
         for (s, _), (q, mass) in frontier.items():
-            if table[s, eos] > 0:
-                add(q * table[s, eos], mass * table[s, eos])
-            for j in np.flatnonzero(table[s, :eos]).tolist():
-                qa, ma = q * table[s, j], mass * table[s, j]
+            for k in range(int(indptr[s]), int(indptr[s + 1])):
+                p = prob[k]
+                if p == 0:  # below float64's range, as in the float64 rows
+                    continue
+                if sym[k] == eos:
+                    add(q * p, mass * p)
+                    continue
+                qa, ma = q * p, mass * p
                 if depth == max_length:
                     tail += ma
                     continue
-                key = (int(dest[s, j]), float(f"{qa:.13e}"))
+                key = (dst[k], float(f"{qa:.13e}"))
                 old = nxt.get(key)
                 nxt[key] = (qa, ma + (old[1] if old else 0.0))
         if len(nxt) > max_classes:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from typicality.adaptors.base import Adaptor
-from typicality.induced import global_model, local_model, state_weights
+from typicality.induced import arc_weights, global_model, local_model
 from typicality.models.base import DEFAULT_MAX_LENGTH, check_rng
 from typicality.models.finite_state import FiniteStateLM, SampleBatch
 from typicality.parallel import plan, run_ranges
@@ -160,7 +160,7 @@ class IMHAResult:
 def log_step_masses(model: FiniteStateLM, adaptor: Adaptor) -> np.ndarray:
     """log Z_t(s) = log Σ_v T(p(·|s))(v) for every state s."""
     with np.errstate(divide="ignore"):
-        return np.log(state_weights(model, adaptor).sum(axis=1))
+        return np.log(arc_weights(model, adaptor)[1])
 
 
 def imha(model: FiniteStateLM, adaptor: Adaptor, n_steps: int, rng: np.random.Generator, *, chains: int = 1,
@@ -257,10 +257,13 @@ def max_weight(model: FiniteStateLM, adaptor: Adaptor) -> float:
         if done[s]:
             continue
         done[s] = True
-        if q._table[s, q.eos_index] > 0:
-            best = min(best, d)
-        for j in np.flatnonzero(q._table[s, : q.eos_index] > 0):
-            t = int(q._dest[s, j])
+        for k in range(int(q.indptr[s]), int(q.indptr[s + 1])):
+            if q.arc_prob64[k] == 0:  # below float64's range, as in the float64 rows
+                continue
+            t = int(q.arc_dst[k])
+            if t < 0:  # eos
+                best = min(best, d)
+                continue
             nd = d - log_z[t]
             if nd < dist[t]:
                 dist[t] = nd

@@ -47,27 +47,67 @@ class NormalizerError(ValueError):
         self.normalizer = normalizer
 
 
-def state_weights(model: FiniteStateLM, adaptor: Adaptor) -> np.ndarray:
-    """T(p(·|s)) for every state s: an (n_states, |Σ|+1) array of unnormalized weights."""
+#: dense rows handled at once by the adaptor: memory O(BLOCK_ENTRIES) floats, whatever the number of states
+BLOCK_ENTRIES = 1 << 22
+
+
+def _check_adaptor(adaptor: Any) -> None:
     if not isinstance(adaptor, Adaptor):
         raise TypeError(f"adaptor must be a typicality Adaptor, got {adaptor!r}")
-    return adaptor.weights(model._table, validate=False)
 
 
-def _rows_to_arcs(model: FiniteStateLM, rows: np.ndarray, keep: np.ndarray | None = None) -> dict:
-    arcs: dict[Any, dict[str, Any]] = {}
-    eos = model.eos_index
-    for s, label in enumerate(model.states):
-        if keep is not None and not keep[s]:
-            continue
-        row: dict[str, Any] = {}
-        for j in np.flatnonzero(rows[s] > 0).tolist():
-            if j == eos:
-                row[model.eos] = float(rows[s, j])
-            else:
-                row[model.alphabet[j]] = (float(rows[s, j]), model.states[model._dest[s, j]])
-        arcs[label] = row
-    return arcs
+def _state_blocks(model: FiniteStateLM) -> list[np.ndarray]:
+    """The states in consecutive blocks of at most BLOCK_ENTRIES // (|Σ|+1) (≥ 1) states."""
+    size = max(1, BLOCK_ENTRIES // (model.eos_index + 1))
+    return [np.arange(lo, min(lo + size, model.n_states)) for lo in range(0, model.n_states, size)]
+
+
+def arc_weights(model: FiniteStateLM, adaptor: Adaptor) -> tuple[np.ndarray, np.ndarray]:
+    """T(p(·|s)) on the arcs of ``model``: (w, row_total), w[k] = T(p(·|src_k))(sym_k) aligned with the arcs and
+    row_total[s] = Σ_v T(p(·|s))(v) = Z_t(s).
+
+    T is applied to dense rows a block of states at a time, so memory stays O(block·|Σ| + arcs). A transform
+    that gives positive weight to a symbol of probability 0 is an error (the automaton has no arc to carry it).
+    """
+    _check_adaptor(adaptor)
+    w = np.zeros(model.n_arcs, dtype=np.float64)
+    total = np.zeros(model.n_states, dtype=np.float64)
+    for states in _state_blocks(model):
+        dense = adaptor.weights(model.dense_rows(states), validate=False)
+        rows, arcs = model._arcs_of(states)
+        total[states] = dense.sum(axis=1)
+        w[arcs] = dense[rows, model.arc_sym[arcs]]
+        dense[rows, model.arc_sym[arcs]] = 0
+        off = np.argwhere(dense != 0)
+        if off.size:
+            r, j = off[0]
+            raise ValueError(f"adaptor {adaptor!r} gives weight {dense[r, j]!r} to the symbol {model.symbols[j]!r} "
+                             f"of probability 0 in {model._state_noun} {model.states[states[r]]!r}")
+    return w, total
+
+
+def state_weights(model: FiniteStateLM, adaptor: Adaptor) -> np.ndarray:
+    """T(p(·|s)) for every state s: an (n_states, |Σ|+1) array of unnormalized weights.
+
+    Dense, so memory O(states·|Σ|): for large models use :func:`arc_weights`.
+    """
+    _check_adaptor(adaptor)
+    return adaptor.weights(model.dense_rows(np.arange(model.n_states)), validate=False)
+
+
+def _arc_model(model: FiniteStateLM, weights: np.ndarray, keep: np.ndarray | None = None) -> FiniteStateLM:
+    """The model with the same transitions and arc probabilities ``weights`` (arcs of weight 0 dropped), on the
+    states where ``keep`` is True (all by default)."""
+    if keep is None:
+        return FiniteStateLM.from_arcs(model.alphabet, model.eos, model.states, model.start, model.arc_src,
+                                       model.arc_sym, model.arc_dst, weights)
+    new = np.full(model.n_states, -1, dtype=np.int64)
+    new[keep] = np.arange(int(keep.sum()))
+    arcs = keep[model.arc_src] & (weights > 0)
+    dst = np.where(model.arc_dst[arcs] >= 0, new[model.arc_dst[arcs]], -1)
+    states = [model.states[s] for s in np.flatnonzero(keep).tolist()]
+    return FiniteStateLM.from_arcs(model.alphabet, model.eos, states, model.start, new[model.arc_src[arcs]],
+                                   model.arc_sym[arcs], dst, weights[arcs])
 
 
 def local_model(model: Any, adaptor: Adaptor) -> Any:
@@ -76,9 +116,9 @@ def local_model(model: Any, adaptor: Adaptor) -> Any:
     A FiniteStateLM in, a FiniteStateLM out (same states); any other model becomes an AutoregressiveLM.
     """
     if isinstance(model, FiniteStateLM):
-        w = state_weights(model, adaptor)
-        q = w / w.sum(axis=1, keepdims=True)
-        return FiniteStateLM(model.alphabet, model.eos, model.start, _rows_to_arcs(model, q))
+        w, total = arc_weights(model, adaptor)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _arc_model(model, w / total[model.arc_src])
 
     def next_symbol(prefix: tuple[str, ...]) -> np.ndarray:
         return adaptor.local(np.asarray(model.next_symbol_distribution(prefix), dtype=np.float64))
@@ -114,8 +154,7 @@ def global_model(model: FiniteStateLM, adaptor: Adaptor) -> GlobalModel:
     """π_T = π̃_T / Z_T (Eq. 6) by weight pushing; NormalizerError if Z_T is 0 or ∞ (math.md C7)."""
     if not isinstance(model, FiniteStateLM):
         raise TypeError(f"global_model needs a FiniteStateLM (use enumerate_global otherwise), got {model!r}")
-    w = state_weights(model, adaptor)
-    arc_weight = w[model.arc_src, model.arc_sym]
+    arc_weight, _ = arc_weights(model, adaptor)
     live = live_part(model, arc_weight > 0)
     if live.start is None:
         raise NormalizerError("Z_T = 0: no string has positive weight under the transform (e.g. eos always "
@@ -133,16 +172,14 @@ def global_model(model: FiniteStateLM, adaptor: Adaptor) -> GlobalModel:
     z_live = num.solve_resolvent(W, e)
     z = np.full(model.n_states, np.nan)
     z[live.states] = z_live
-    pushed = np.zeros_like(w)
-    eos = model.eos_index
+    # weight pushing: π(a | s) = w(s, a) Z(δ(s, a)) / Z(s), π(eos | s) = w(s, eos) / Z(s); arcs into states off
+    # π's support (Z NaN) get 0
     keep = ~np.isnan(z)
-    for s in np.flatnonzero(keep):
-        pushed[s, eos] = w[s, eos] / z[s]
-        for j in np.flatnonzero(w[s, :eos] > 0):
-            t = model._dest[s, j]
-            if keep[t]:
-                pushed[s, j] = w[s, j] * z[t] / z[s]
-    pi = FiniteStateLM(model.alphabet, model.eos, model.start, _rows_to_arcs(model, pushed, keep))
+    to = np.where(model.arc_dst >= 0, model.arc_dst, model.arc_src)
+    ahead = np.where(model.arc_dst >= 0, z[to], 1.0)
+    pushed = np.where(keep[model.arc_src] & ~np.isnan(ahead) & (arc_weight > 0),
+                      arc_weight * np.nan_to_num(ahead) / np.where(keep[model.arc_src], z[model.arc_src], 1.0), 0.0)
+    pi = _arc_model(model, pushed, keep)
     return GlobalModel(pi, float(z[model.start_index]), z, rho)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 
+import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -197,3 +198,47 @@ def finite_support_distributions(draw, *, min_size: int = 1, max_size: int = 8) 
     weights = [draw(st.integers(1, 20)) for _ in strings]
     total = sum(weights)
     return {y: Fraction(w, total) for y, w in zip(strings, weights, strict=True)}
+
+
+def _distinct_successors(rng: np.random.Generator, rows: int, vocab: int, successors: int) -> np.ndarray:
+    """``rows`` × ``successors`` symbol indices, distinct within each row, sorted, uniform over subsets of
+    range(vocab) (rows with a repeat are redrawn)."""
+    out = np.sort(rng.integers(0, vocab, size=(rows, successors)), axis=1)
+    while True:
+        bad = np.flatnonzero((np.diff(out, axis=1) == 0).any(axis=1))
+        if bad.size == 0:
+            return out
+        out[bad] = np.sort(rng.integers(0, vocab, size=(bad.size, successors)), axis=1)
+
+
+def random_sparse_bigram(vocab: int, successors: int, seed: int):
+    """A random tight bigram LM over Σ = {w0, …, w<vocab−1>} with eos ``</s>``, for benchmarks at scale.
+
+    Every context (the empty start context and each word) has ``successors`` distinct next words, drawn uniformly,
+    plus eos; the row's ``successors + 1`` probabilities are Dirichlet(1, …, 1) draws in float64. p(eos | s) > 0
+    everywhere, so the model is tight. The model has ``vocab + 1`` contexts and ``(vocab + 1)·(successors + 1)``
+    arcs; it is stored in O(arcs) memory.
+
+    >>> m = random_sparse_bigram(100, 5, 0)
+    >>> m.n_states, len(m.arc_src), m.is_tight
+    (101, 606, True)
+    """
+    from typicality.models import NGramLM
+
+    for name, v, lo in (("vocab", vocab, 1), ("successors", successors, 1)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    if successors > vocab:
+        raise ValueError(f"successors must be <= vocab (distinct next words), got successors={successors!r} "
+                         f"and vocab={vocab!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    vocab, successors = int(vocab), int(successors)
+    rng = np.random.default_rng(int(seed))
+    rows = vocab + 1  # context "" (state 0), then the words
+    words = _distinct_successors(rng, rows, vocab, successors)
+    probs = rng.dirichlet(np.ones(successors + 1), size=rows)
+    alphabet = [f"w{i}" for i in range(vocab)]
+    src = np.repeat(np.arange(rows, dtype=np.int64), successors + 1)
+    sym = np.concatenate([words, np.full((rows, 1), vocab, dtype=words.dtype)], axis=1).reshape(-1)
+    return NGramLM.from_arrays(2, EOS, alphabet, ["", *alphabet], src, sym, probs.reshape(-1))

@@ -293,8 +293,8 @@ def prepare(model: FiniteStateLM) -> Prepared:
             raise RowSumError(f"{model._state_noun} {model.states[int(live.states[s])]!r}: a probability is "
                               f"{float(q)!r} > 1 (the row sum is within the tolerance, but no probability model "
                               "has such a number); make the row sum to 1 exactly")
-    eos_index = model.eos_index
-    eos = [model._exact.get((int(s), eos_index), Fraction(0)) for s in live.states.tolist()]
+    eos_exact = model.eos_prob_exact
+    eos = [eos_exact[s] for s in live.states.tolist()]
     delta = [1 - model.row_sum[int(s)] for s in live.states.tolist()]
     # arcs of live states into dead states (reachable states that cannot reach eos) leak their mass
     local = np.full(model.n_states, -1, dtype=np.int64)
@@ -986,8 +986,7 @@ def eos_bound(model: FiniteStateLM, num: Arithmetic) -> Any:
 def eos_bound_exact(model: FiniteStateLM) -> Fraction:
     if "_eos_bound_exact" not in model.__dict__:
         states = np.flatnonzero(model.reachable)
-        model.__dict__["_eos_bound_exact"] = min(model._exact.get((int(s), model.eos_index), Fraction(0))
-                                                 for s in states.tolist())
+        model.__dict__["_eos_bound_exact"] = min(model.eos_prob_exact[s] for s in states.tolist())
     return model.__dict__["_eos_bound_exact"]
 
 
