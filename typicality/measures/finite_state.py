@@ -191,7 +191,10 @@ def _block_arcs(live: Live, members: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _block(num: Arithmetic, live: Live, members: np.ndarray, w: np.ndarray) -> Any:
     sel, rows, cols = _block_arcs(live, members)
-    return num.matrix(len(members), rows, cols, w[sel])
+    m = len(members)
+    if num.dps is None and m > 64 and 8 * len(rows) < m * m:  # sparse: power iteration is O(arcs) per step
+        return scipy.sparse.csr_matrix((w[sel], (rows, cols)), shape=(m, m))
+    return num.matrix(m, rows, cols, w[sel])
 
 
 def spectral_radius(num: Arithmetic, live: Live, w: np.ndarray, blocks: list[np.ndarray]) -> Any:
@@ -216,7 +219,7 @@ class Prepared:
 
     model: FiniteStateLM
     live: Live
-    p: list[Fraction]  # probability of each live arc (inner and eos), exact
+    p_exact: list[Fraction] | None  # probability of each live arc (inner and eos), exact; built on first use (.p)
     p64: np.ndarray
     logp: np.ndarray  # accurate float64 log p (exact below float64's range and near 1)
     eos: list[Fraction]  # p(eos | s) per live state
@@ -238,6 +241,14 @@ class Prepared:
         self.exact_rows = not any(self.delta)
         self.rows_above_one = any(d < 0 for d in self.delta)
         self.negative_slack = [i for i, x in enumerate(self.slack) if x < 0]
+
+    @property
+    def p(self) -> list[Fraction]:
+        """The exact probability of each live arc (the float64 path needs them only for rare rows: a million arcs
+        are a million Fractions, so they are made when a certified or exact computation asks)."""
+        if self.p_exact is None:
+            self.p_exact = [self.model.arc_prob[i] for i in self.live.arc.tolist()]
+        return self.p_exact
 
     @property
     def n(self) -> int:
@@ -286,8 +297,9 @@ def prepare(model: FiniteStateLM) -> Prepared:
         return cached
     live = live_part(model)
     n = live.n
-    p = [model.arc_prob[i] for i in live.arc.tolist()]
-    for k, q in enumerate(p):
+    # a probability > 1 has a float64 value ≥ 1: only those are looked at exactly
+    for k in np.flatnonzero(model.arc_prob64[live.arc] >= 1).tolist():
+        q = model.arc_prob[int(live.arc[k])]
         if q > 1:
             s = int(live.src[k])
             raise RowSumError(f"{model._state_noun} {model.states[int(live.states[s])]!r}: a probability is "
@@ -314,7 +326,7 @@ def prepare(model: FiniteStateLM) -> Prepared:
         parallel = int(counts.max())
     else:
         parallel = 1
-    prep = Prepared(model, live, p, model.arc_prob64[live.arc], model.arc_logprob[live.arc], eos, delta, cont, slack,
+    prep = Prepared(model, live, None, model.arc_prob64[live.arc], model.arc_logprob[live.arc], eos, delta, cont, slack,
                     model.is_tight, components(live), degree, parallel, inner & (live.src == live.dst))
     model.__dict__["_measures_prepared"] = prep
     return prep
