@@ -409,3 +409,60 @@ def linear_reference(order: int, contexts: dict, alphas=(), dps: int = 100) -> d
                         A[i, j] -= p ** am
                 out[f"renyi[{a}]"] = mpmath.log(mpmath.lu_solve(A, ea)[0]) / (1 - am)
         return out
+
+
+def spectral_reference(order: int, contexts: dict, dps: int = 50) -> dict:
+    """ρ(T) and α₀ of an n-gram spec without eigenvectors or power iteration: roots of determinants in mpmath.
+
+    ρ(T) is the largest real root of det(λI − T) (found by ``findroot`` from numpy's largest eigenvalue modulus,
+    a float64 start only); α₀ is the root of det(I − A_α) in (0, 1) next to where (I − A_α)⁻¹1 stops being
+    positive (bisection in float64 on that sign, then ``findroot`` at ``dps`` digits). Dense: small specs only.
+    Keys: length_tail_rate, alpha0.
+    """
+    reach, seen = [""], {""}
+    for c in reach:
+        for a, p in contexts[c].items():
+            if a != EOS and p > 0:
+                nxt = successor(order, c, a)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    reach.append(nxt)
+    idx = {c: i for i, c in enumerate(reach)}
+    n = len(reach)
+    arcs = [(idx[c], idx[successor(order, c, a)], p) for c in reach for a, p in contexts[c].items()
+            if a != EOS and p > 0]
+
+    def powered(alpha, mp: bool):
+        if mp:
+            M_ = mpmath.matrix(n, n)
+            for i, j, p in arcs:
+                M_[i, j] += (mpmath.mpf(p.numerator) / p.denominator) ** alpha
+            return M_
+        M_ = np.zeros((n, n))
+        for i, j, p in arcs:
+            M_[i, j] += float(p) ** alpha
+        return M_
+
+    out = {}
+    with mpmath.workdps(dps):
+        T = powered(1, True)
+        lam0 = float(max(abs(np.linalg.eigvals(powered(1.0, False)))))
+        out["length_tail_rate"] = mpmath.findroot(lambda lam: mpmath.det(lam * mpmath.eye(n) - T), lam0)
+
+        def below_threshold(a: float) -> bool:
+            try:
+                x = np.linalg.solve(np.eye(n) - powered(a, False), np.ones(n))
+            except np.linalg.LinAlgError:
+                return True
+            return not np.all(x > 0)
+
+        lo, hi = 1e-9, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if below_threshold(mid):
+                lo = mid
+            else:
+                hi = mid
+        out["alpha0"] = mpmath.findroot(lambda a: mpmath.det(mpmath.eye(n) - powered(a, True)),
+                                        (mpmath.mpf(lo), mpmath.mpf(hi)), solver="anderson")
+    return out

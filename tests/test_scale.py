@@ -1,0 +1,184 @@
+"""The solvers at scale (issue 10, item 5): sparse float64 systems (GMRES with refinement, Perron roots by sparse
+power iteration) and certified high precision by mixed-precision iterative refinement, each against an
+independent reference — closed forms (a bigram whose rows are all one distribution, permuted: its measures are
+those of a unigram), dense linear algebra from the definitions, determinants in mpmath (tests/reference.py).
+The models are moderate (each test a few seconds); the sizes of the targets are in
+experiments/benchmarks/bench_scale.py."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+
+from tests.reference import EOS, linear_reference, spectral_reference, successor, unigram_closed_forms
+from typicality import measures as M
+from typicality.measures import finite_state as fs
+from typicality.models import NGramLM
+from typicality.numerics import DENSE_LIMIT, SparseResolventSolver, gmres
+
+ROW = [Fraction(k, 64) for k in (20, 13, 9, 7, 5, 3)]  # six symbols; with eos the row sums to 1 exactly
+ROW_EOS = Fraction(7, 64)
+
+
+def permuted_bigram(vocab: int, seed: int) -> tuple[NGramLM, dict]:
+    """Every context's row is ROW over random distinct successors: p(y) depends only on the symbols' ranks, so
+    every measure is that of the unigram with probabilities ROW and eos ROW_EOS."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(vocab)]
+    contexts = {}
+    for ctx in ["", *words]:
+        nxt = rng.choice(vocab, size=len(ROW), replace=False)
+        row = {words[j]: p for j, p in zip(nxt.tolist(), ROW, strict=True)}
+        row[EOS] = ROW_EOS
+        contexts[ctx] = row
+    return NGramLM(2, EOS, contexts, alphabet=words), contexts
+
+
+def random_bigram(vocab: int, successors: int, seed: int, eos_weight: int = 1) -> tuple[NGramLM, dict]:
+    """Random exact rows: integer weights over random distinct successors and eos."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(vocab)]
+    contexts = {}
+    for ctx in ["", *words]:
+        nxt = rng.choice(vocab, size=successors, replace=False)
+        k = rng.integers(1, 50, size=successors + 1)
+        k[-1] *= eos_weight
+        total = int(k.sum())
+        row = {words[j]: Fraction(int(x), total) for j, x in zip(nxt.tolist(), k[:-1].tolist(), strict=True)}
+        row[EOS] = Fraction(int(k[-1]), total)
+        contexts[ctx] = row
+    return NGramLM(2, EOS, contexts, alphabet=words), contexts
+
+
+def close(value, ref, rel) -> bool:
+    if ref == mpmath.inf:
+        return value == math.inf
+    with mpmath.workdps(80):
+        return abs(mpmath.mpf(value) - ref) <= rel * abs(ref)
+
+
+def test_gmres_solves_a_nonsymmetric_m_matrix():
+    rng = np.random.default_rng(1)
+    n = 300
+    A = np.eye(n) - rng.random((n, n)) * (0.9 / n)
+    b = rng.random(n)
+    x, ok = gmres(lambda v: A @ v, b, rtol=1e-13)
+    assert ok and np.abs(A @ x - b).max() <= 1e-12
+
+
+def test_sparse_float64_matches_the_closed_forms():
+    """n = 2,001 > DENSE_LIMIT: the sparse (Krylov) systems, sparse Perron roots and the Rényi decisions."""
+    model, _ = permuted_bigram(2000, 0)
+    assert model.n_states > DENSE_LIMIT
+    ref = unigram_closed_forms(ROW, ROW_EOS, ("0.5", "2", "3"), dps=40)
+    r = M.measures(model, ["0.5", "2", "3"])
+    assert "certified" not in r.accuracy  # float64 within the contract, nothing escalated
+    for key in ("entropy", "varentropy", "expected_length", "length_tail_rate"):
+        assert close(getattr(r, key), ref[key], 1e-10), key
+    for a in ("0.5", "2", "3"):
+        assert close(r.renyi[a], ref[f"renyi[{a}]"], 1e-10), a
+    assert close(r.renyi_finite_above, ref["alpha0"], 1e-10)
+    assert r.mass == 1.0
+
+
+def test_sparse_float64_matches_a_dense_solve_from_the_definitions():
+    """A random bigram above the dense limit against dense float64 LU on I − T built from the spec (an M-matrix
+    with row sums ≤ 1 − 1/50 off the diagonal: condition number ≤ ~100, so the reference is good to ~1e-13);
+    varentropy as E[I²] − H² by a second solve (not the library's total-variance recursion)."""
+    model, contexts = random_bigram(1600, 8, 3)
+    n = model.n_states
+    assert n > DENSE_LIMIT
+    names = ["", *[f"w{i}" for i in range(1600)]]
+    idx = {c: i for i, c in enumerate(names)}
+    I_T, c, r, b2_parts = np.eye(n), np.zeros(n), np.zeros(n), []
+    for ctx, row in contexts.items():
+        i = idx[ctx]
+        for a, p in row.items():
+            pf = float(p)
+            c[i] -= pf * math.log(pf)
+            if a != EOS:
+                j = idx[successor(2, ctx, a)]
+                I_T[i, j] -= pf
+                r[i] += pf
+                b2_parts.append((i, j, pf))
+            else:
+                b2_parts.append((i, -1, pf))
+    h = np.linalg.solve(I_T, c)
+    b2 = np.zeros(n)
+    for i, j, pf in b2_parts:
+        lp = math.log(pf)
+        b2[i] += pf * (lp * lp - (2 * lp * h[j] if j >= 0 else 0.0))
+    second = np.linalg.solve(I_T, b2)
+    assert M.entropy(model) == pytest.approx(h[0], rel=1e-11)
+    assert M.expected_length(model) == pytest.approx(np.linalg.solve(I_T, r)[0], rel=1e-11)
+    assert M.varentropy(model) == pytest.approx(second[0] - h[0] ** 2, rel=1e-9)
+
+
+def test_standalone_measures_share_one_solver():
+    """entropy, then varentropy, then expected length: one float64 system (one factorization or Krylov setup)."""
+    model, _ = random_bigram(1600, 6, 4)
+    M.entropy(model)
+    P = fs.prepare(model)
+    system = P._cache["solves"][("T64",)].sys
+    assert isinstance(system._lu, SparseResolventSolver)
+    M.varentropy(model)
+    M.expected_length(model)
+    assert P._cache["solves"][("T64",)].sys is system
+
+
+@pytest.mark.parametrize("dps", [30, 50])
+def test_refinement_beyond_the_dense_limit_matches_the_closed_forms(dps):
+    """n = 451 > ARB_DENSE_LIMIT: only the sparse certified path can answer (the dense one is refused there)."""
+    model, _ = permuted_bigram(450, 1)
+    assert model.n_states > fs.ARB_DENSE_LIMIT
+    ref = unigram_closed_forms(ROW, ROW_EOS, ("0.5", "2"), dps=dps + 20)
+    rel = mpmath.mpf(10) ** -(dps - 1)
+    r = M.measures(model, ["0.5", "2"], dps=dps)
+    assert not r.undefined
+    for key in ("entropy", "varentropy", "expected_length", "length_tail_rate"):
+        assert close(getattr(r, key), ref[key], rel), key
+    for a in ("0.5", "2"):
+        assert close(r.renyi[a], ref[f"renyi[{a}]"], rel), a
+    assert close(r.renyi_finite_above, ref["alpha0"], rel)
+    assert all("refined" in how or "sparse" in how or "divergence" in how for how in r.accuracy["certified"].values())
+
+
+@pytest.mark.parametrize("dps", [30, 50])
+def test_refinement_matches_dense_mpmath_references(dps):
+    """A random bigram (non-constant right-hand sides and Perron vectors) against dense mpmath at dps + 30 digits
+    (linear_reference: varentropy by E[I²] − H²) and determinant roots for ρ(T) and α₀ (spectral_reference)."""
+    model, contexts = random_bigram(16, 4, 2, eos_weight=4)
+    ref = linear_reference(2, contexts, ("2", "3/2"), dps=dps + 20)
+    ref.update(spectral_reference(2, contexts, dps=dps + 20))
+    rel = mpmath.mpf(10) ** -(dps - 1)
+    P = fs.prepare(model)
+    prec = fs._digits_target(dps)[2]
+    refined = fs._TRefined(P, prec)  # the sparse path itself, not the dense fallback
+    assert refined.ok
+    with mpmath.workdps(dps + 20):  # arb_to_mpf rounds to the current mpmath precision
+        for key in ("entropy", "expected_length", "varentropy"):
+            assert close(fs.arb_to_mpf(refined.get(key)), ref[key], rel), key
+    for key, fn in (("entropy", M.entropy), ("varentropy", M.varentropy), ("expected_length", M.expected_length),
+                    ("length_tail_rate", M.length_tail_rate)):
+        assert close(fn(model, dps=dps), ref[key], rel), key
+    for a in ("2", "3/2"):
+        assert close(M.renyi_entropy(model, a, dps=dps), ref[f"renyi[{a}]"], rel), a
+    assert close(M.renyi_threshold(model, dps=dps), ref["alpha0"], rel)
+
+
+def test_refined_enclosures_contain_the_reference():
+    """The balls themselves (not only their midpoints) contain the exact value: radius is an error bound."""
+    model, contexts = random_bigram(25, 4, 5, eos_weight=3)
+    ref = linear_reference(2, contexts, (), dps=120)
+    P = fs.prepare(model)
+    refined = fs._TRefined(P, 300)
+    with mpmath.workdps(120):
+        for key in ("entropy", "expected_length", "varentropy"):
+            ball = refined.get(key)
+            mid, rad = fs.arb_to_mpf(ball), fs.arb_to_mpf(ball.rad())
+            assert abs(mid - ref[key]) <= rad, key
+            assert rad <= mpmath.mpf(2) ** -250 * abs(ref[key]), key
