@@ -291,3 +291,19 @@ def test_successor_keys_agree_with_tuple_lookup(spec):
            for s, a in zip(src.tolist(), sym.tolist(), strict=True)]
     np.testing.assert_array_equal(fast, ref)
     np.testing.assert_array_equal(slow, ref)
+
+
+@settings(max_examples=30, deadline=None)
+@given(spec=ngram_specs(kind="any"))
+def test_float_rows_and_their_exact_fractions_give_the_same_model(spec):
+    """The mapping constructor's float path (vectorized, lazy Fractions) equals its exact path on the same values."""
+    floats = float_spec_contexts(spec)
+    exact = {c: {a: Fraction(p) for a, p in row.items()} for c, row in floats.items()}
+    mixed = {c: {a: (Fraction(p) if a == EOS else p) for a, p in row.items()} for c, row in floats.items()}
+    models = [NGramLM(spec.order, EOS, rows, alphabet=list(spec.alphabet)) for rows in (floats, exact, mixed)]
+    for m in models[1:]:
+        for name in ("arc_src", "arc_sym", "arc_dst", "arc_prob64", "arc_logprob", "indptr"):
+            np.testing.assert_array_equal(getattr(m, name), getattr(models[0], name), err_msg=name)
+        assert list(m.arc_prob) == list(models[0].arc_prob)
+        assert [m.row_sum[s] for s in range(m.n_states)] == [models[0].row_sum[s] for s in range(m.n_states)]
+        assert m.eos_prob_exact == models[0].eos_prob_exact

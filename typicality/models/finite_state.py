@@ -99,6 +99,14 @@ class FloatFractions(Sequence[Fraction]):
         return (Fraction(x) for x in self._values.tolist())
 
 
+def fraction_sum(values: Sequence[Fraction]) -> Fraction:
+    """Σ values exactly, over the common denominator (one normalization instead of one per addition)."""
+    if not values:
+        return Fraction(0)
+    d = math.lcm(*(v.denominator for v in values))
+    return Fraction(sum(v.numerator * (d // v.denominator) for v in values), d)
+
+
 def exact_float_sum(values: np.ndarray) -> Fraction:
     """Σ values exactly (floats are dyadic rationals: one common power-of-two denominator, integer numerators)."""
     ratios = [x.as_integer_ratio() for x in values.tolist()]
@@ -131,6 +139,13 @@ class ExactRowSums(Sequence[Fraction]):
         if out is None:
             out = self._cache[s] = exact_float_sum(self._probs[self._indptr[s]:self._indptr[s + 1]])
         return out
+
+
+def _is_pair(value: Any) -> bool:
+    """A (probability, next_state) pair: a sequence of length 2 that is not a string (tuples and lists first)."""
+    if type(value) in (tuple, list):
+        return len(value) == 2
+    return isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
 
 
 def _int_array(x: Any, name: str, n: int | None = None) -> np.ndarray:
@@ -193,45 +208,69 @@ class FiniteStateLM(SymbolTable):
         states: tuple[Hashable, ...] = tuple(arcs)
         index = {s: i for i, s in enumerate(states)}
         n = len(states)
+        eos = self.eos_index
         src: list[int] = []
         sym: list[int] = []
         dst: list[int] = []
-        exact: list[Fraction] = []
-        row_sum = [Fraction(1)] * n
+        values: list[Any] = []  # floats as given, every other number as an exact Fraction
+        all_float = True
         for s, row in arcs.items():
             where = f"{self._state_noun} {s!r}"
             if not isinstance(row, Mapping):
                 raise TypeError(f"{where}: row must be a mapping symbol -> probability, got {type(row).__name__}")
-            probs: dict[str, Fraction] = {}
+            i = index[s]
             for a, value in row.items():
-                if a not in self._index:
+                j = self._index.get(a)
+                if j is None:
                     raise ValueError(f"{where}: unknown symbol {a!r}; the alphabet is {list(self.alphabet)}"
                                      f" and eos is {self.eos!r}")
-                j = self._index[a]
-                t = -1
-                if j == self.eos_index:
-                    p = as_fraction(value, name=f"{where}: probability of eos {a!r}")
+                if j == eos:
+                    raw, name = value, f"{where}: probability of eos {a!r}"
                 else:
-                    if not (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2):
+                    if not _is_pair(value):
                         raise TypeError(f"{where}: arc for {a!r} must be (probability, next_state), got {value!r}")
-                    p = as_fraction(value[0], name=f"{where}: probability of {a!r}")
-                    if p > 0:
-                        if value[1] not in index:
+                    raw, name = value[0], f"{where}: probability of {a!r}"
+                if isinstance(raw, float) and math.isfinite(raw):
+                    p: Any = float(raw)
+                    positive = p > 0
+                else:
+                    p = as_fraction(raw, name=name)
+                    positive = p.numerator > 0
+                    all_float = False
+                if p < 0:
+                    raise ValueError(f"{where}: probability of {a!r} is negative ({float(p)!r})")
+                if positive:
+                    t = -1
+                    if j != eos:
+                        t = index.get(value[1], -1)
+                        if t < 0:
                             raise ValueError(f"{where}: arc {a!r} leads to the {self._state_noun} {value[1]!r}, "
                                              "which has no row")
-                        t = index[value[1]]
-                probs[a] = p
-                if p > 0:
-                    src.append(index[s])
+                    src.append(i)
                     sym.append(j)
                     dst.append(t)
-                    exact.append(p)
-            row_sum[index[s]] = check_row(probs, where=where, tol=tol)
-        key = np.array(src, dtype=np.int64) * (self.eos_index + 1) + np.array(sym, dtype=np.int64)
-        order = np.argsort(key, kind="stable")
-        exact = [exact[k] for k in order.tolist()]
-        self._store(states, index[start], np.array(src, dtype=np.int64)[order], np.array(sym, dtype=np.int64)[order],
-                    np.array(dst, dtype=np.int64)[order], np.array([float(p) for p in exact], dtype=np.float64),
+                    values.append(p)
+        src_a = np.array(src, dtype=np.int64)
+        sym_a = np.array(sym, dtype=np.int64)
+        order = np.argsort(src_a * (eos + 1) + sym_a, kind="stable")
+        src_a, sym_a, dst_a = src_a[order], sym_a[order], np.array(dst, dtype=np.int64)[order]
+        start_index = index[start]
+        if all_float:  # the exact values are those of the floats: validate and store them vectorized
+            prob = np.array(values, dtype=np.float64)[order]
+            self._check_float_rows(states, src_a, sym_a, prob, tol)
+            self._store(states, start_index, src_a, sym_a, dst_a, prob, None, None, tol)
+            return
+        exact = [v if isinstance(v, Fraction) else Fraction(v) for v in (values[k] for k in order.tolist())]
+        indptr = np.searchsorted(src_a, np.arange(n + 1)).tolist()
+        limit = Fraction(tol)
+        row_sum = []
+        for i in range(n):
+            total = fraction_sum(exact[indptr[i]:indptr[i + 1]])
+            if abs(total - 1) > limit:
+                raise ValueError(f"{self._state_noun} {states[i]!r}: probabilities sum to {float(total)!r}, not 1 "
+                                 f"(tolerance {tol:g})")
+            row_sum.append(total)
+        self._store(states, start_index, src_a, sym_a, dst_a, np.array([float(p) for p in exact], dtype=np.float64),
                     exact, tuple(row_sum), tol)
 
     @classmethod
@@ -535,10 +574,14 @@ class FiniteStateLM(SymbolTable):
             p = self.arc_prob64
             c = np.empty_like(p)
             count = np.diff(self.indptr)
-            for d in np.unique(count[count > 0]).tolist():
-                states = np.flatnonzero(count == d)
-                idx = self.indptr[states][:, None] + np.arange(d)
-                c[idx] = np.cumsum(p[idx], axis=1)
+            by_degree = np.argsort(count, kind="stable")  # states of equal degree are summed as one 2-d block
+            degrees = count[by_degree]
+            bounds = np.flatnonzero(np.diff(degrees)) + 1
+            for group in np.split(by_degree, bounds):
+                d = int(count[group[0]]) if group.size else 0
+                if d:
+                    idx = self.indptr[group][:, None] + np.arange(d)
+                    c[idx] = np.cumsum(p[idx], axis=1)
             positions = np.where(p > 0, np.arange(len(p)), -1)
             last = np.full(self.n_states, -1, dtype=np.int64)
             np.maximum.at(last, self.arc_src, positions)

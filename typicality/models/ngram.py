@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,21 +85,7 @@ class NGramLM(FiniteStateLM):
         self.order = order
         parsed: dict[str, tuple[str, ...]] = {}
         for ctx in contexts:
-            if not isinstance(ctx, str):
-                raise TypeError(f"context keys must be str, got {ctx!r}")
-            syms = tuple(ctx.split(" ")) if ctx else ()
-            if " ".join(syms) != ctx or any(not a for a in syms):
-                raise ValueError(f"context {ctx!r}: symbols must be joined by exactly one space")
-            if len(syms) > order - 1:
-                raise ValueError(f"context {ctx!r} has {len(syms)} symbols; an order-{order} model uses at most "
-                                 f"{order - 1}")
-            for a in syms:
-                if a == eos:
-                    raise ValueError(f"context {ctx!r} contains eos {eos!r}, which ends a string")
-                if a not in known:
-                    raise ValueError(f"context {ctx!r} contains the unknown symbol {a!r}; "
-                                     f"the alphabet is {list(alphabet)}")
-            parsed[ctx] = syms
+            parsed[ctx] = _parse_context(ctx, order, eos, known, alphabet)
 
         def successor(syms: tuple[str, ...], a: str) -> str:
             return " ".join((*syms, a)[max(0, len(syms) + 1 - (order - 1)):]) if order > 1 else ""
@@ -115,7 +101,8 @@ class NGramLM(FiniteStateLM):
             for sym, value in row.items():
                 if sym == eos or sym not in known:
                     continue  # unknown symbols are reported by FiniteStateLM with the context named
-                if as_fraction(value, name=f"context {ctx!r}: probability of {sym!r}") > 0:
+                if (value > 0 if isinstance(value, float) else
+                        as_fraction(value, name=f"context {ctx!r}: probability of {sym!r}") > 0):
                     nxt = successor(parsed[ctx], sym)
                     if nxt not in contexts:
                         raise ValueError(f"context {nxt!r} is reachable from the start (after context {ctx!r} "
@@ -277,7 +264,7 @@ class NGramLM(FiniteStateLM):
                 f"tight={self.is_tight})")
 
 
-def _parse_context(ctx: Any, order: int, eos: str, index: Mapping[str, int], alphabet: Sequence[str]) -> tuple:
+def _parse_context(ctx: Any, order: int, eos: str, known: Container[str], alphabet: Sequence[str]) -> tuple:
     """The symbols of a context string, validated as in the JSON format."""
     if not isinstance(ctx, str):
         raise TypeError(f"context keys must be str, got {ctx!r}")
@@ -289,7 +276,7 @@ def _parse_context(ctx: Any, order: int, eos: str, index: Mapping[str, int], alp
     for a in syms:
         if a == eos:
             raise ValueError(f"context {ctx!r} contains eos {eos!r}, which ends a string")
-        if a not in index:
+        if a not in known:
             raise ValueError(f"context {ctx!r} contains the unknown symbol {a!r}; the alphabet is {list(alphabet)}")
     return syms
 
