@@ -922,7 +922,10 @@ def _escalation_allowed(P: Prepared, what: str) -> None:
 def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int) -> Any:
     checked = not P.rows_above_one  # rows ≤ 1: I − T is a nonsingular M-matrix (tight or leaking)
     refine = _t_float(P).sys.certified
-    while prec <= MAX_PREC:
+    # beyond the dense limit only refinement can answer; a few doublings settle whether it converges (the float64
+    # correction contracts by about κ·u per step, so a stall is conditioning, which precision does not mend)
+    top = _prec_cap(P, prec)
+    while prec <= top:
         if refine:  # sparse refinement on the certified float64 system: O(arcs) ball operations per step
             x = _t_refined(P, prec).get(name)
             if x is not None and _ball_ok(x, rel, floor):
@@ -946,8 +949,15 @@ def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int) ->
             if not _exact_convergent(P.n, P.src[inner], P.dst[inner], [P.p[k] for k in inner.tolist()]):
                 _check_rows(P, None, True)
         prec *= 2
-    raise AccuracyError(f"the {name.replace('_', ' ')} cannot be certified at {MAX_PREC} bits: the model is too "
-                        "ill-conditioned (a loop whose probability of ending is below ~2^-8000?)")
+    raise AccuracyError(f"the {name.replace('_', ' ')} cannot be certified at {top} bits: the model is too "
+                        "ill-conditioned" + (" (a loop whose probability of ending is below ~2^-8000?)"
+                                             if top == MAX_PREC else f" for refinement on its {P.n} live states"))
+
+
+def _prec_cap(P: Prepared, prec: int) -> int:
+    """The highest precision worth trying: beyond the dense limit, refinement either converges within a few
+    doublings or is stopped by conditioning, which more bits do not mend."""
+    return MAX_PREC if P.n <= ARB_DENSE_LIMIT else min(MAX_PREC, prec * 8)
 
 
 def t_measure(model: FiniteStateLM, name: str, num: Arithmetic) -> Any:
@@ -960,10 +970,12 @@ def t_measure(model: FiniteStateLM, name: str, num: Arithmetic) -> Any:
     if name == "mass" and P.tight and P.exact_rows:
         return num.scalar(1)  # m = (I − T)⁻¹e = 1 exactly: every live row sums to 1 and nothing leaks
     if num.dps is None:
-        got = _t_float(P).get(name)
+        tf = _t_float(P)
+        got = tf.get(name)
         if got is not None and _acceptable(*got):
             return got[0]
-        _escalation_allowed(P, f"the {name.replace('_', ' ')}")
+        if not tf.sys.certified:  # with a certificate, refinement scales to any size
+            _escalation_allowed(P, f"the {name.replace('_', ' ')}")
         return _to_float(_t_certified(P, name, REL_TOL / 100, ABS_TOL / 100, START_PREC), name)
     rel, floor, prec = _digits_target(num.dps)
     return arb_to_mpf(_t_certified(P, name, rel, floor, prec))
@@ -1115,7 +1127,8 @@ def length_tail_rate(model: FiniteStateLM, num: Arithmetic) -> Any:
 def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: int) -> Any:
     if not P.blocks:
         return flint.arb(0)
-    while prec <= MAX_PREC:
+    top = _prec_cap(P, prec)
+    while prec <= top:
         with Arb.context(prec) as num:
             p = num.array(P.p)
             best = None
@@ -1140,7 +1153,7 @@ def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: i
                 note_escalation("length_tail_rate", f"arb, {prec} bits" + (", sparse" if P.n > 1 else ""))
                 return best
         prec *= 2
-    raise AccuracyError(f"the length-tail rate cannot be certified at {MAX_PREC} bits")
+    raise AccuracyError(f"the length-tail rate cannot be certified at {top} bits")
 
 
 # ----- Rényi sums in log space ----------------------------------------------------------------------------------------
@@ -1384,13 +1397,17 @@ def _threshold_refined(P: Prepared, members: np.ndarray, a_hat: float, v0: np.nd
         lo, hi = _ball_perron(op(below), vec, rel / 64), _ball_perron(op(above), vec, rel / 64)
         if lo is None or hi is None or not (lo[0] > 1 and hi[0] < 1):
             return None
-        return flint.arb(alpha, (alpha * flint.arb(rel) / 2).upper())
+        # α₀ ∈ (below, above): the ball around α must cover both ends as rounded
+        rad = (alpha - below).upper()
+        other = (above - alpha).upper()
+        return flint.arb(alpha, other if other > rad else rad)
 
 
 def _renyi_certified(P: Prepared, alpha: Fraction, finish: Callable[[Any], Any], rel: float, floor: float,
                      prec: int, label: str) -> Any:
     """``finish(log S_α)`` (a ball) certified to ``rel``; math.inf when Σ p^α diverges."""
-    while prec <= MAX_PREC:  # sparse refinement on the certified float64 system first
+    top = _prec_cap(P, prec)
+    while prec <= top:  # sparse refinement on the certified float64 system first
         log_s = _renyi_refined(P, alpha, prec)
         if log_s is math.inf:
             note_escalation(label, "float64 (divergence certified)")
@@ -1462,7 +1479,9 @@ def renyi_log_sum(model: FiniteStateLM, num: Arithmetic, alpha: Any, what: str =
                 err = abs(value) * (math.expm1(log_err + 2 * U) if log_err < 700 else math.inf)
             if _acceptable(value, err):
                 return value
-        _escalation_allowed(P, label)
+        fsys = _renyi_float_system(P, alpha)
+        if fsys is None or not fsys.certified:  # with a certificate, refinement scales to any size
+            _escalation_allowed(P, label)
         out = _renyi_certified(P, alpha, finish, REL_TOL / 100, ABS_TOL / 100, START_PREC, label)
         return math.inf if out is math.inf else _to_float(out, label)
     rel, floor, prec = _digits_target(num.dps)
@@ -1620,6 +1639,10 @@ def _component_threshold(P: Prepared, members: np.ndarray, dps: int | None) -> A
         if (0 < a_hat < 1 and _float_side(P, members, a_hat * (1 - tau), v) == 1
                 and _float_side(P, members, a_hat * (1 + tau), v) == -1):
             return a_hat
+        got = _threshold_refined(P, members, a_hat, v, tau, START_PREC)
+        if got is not None:
+            note_escalation("renyi_finite_above", f"arb, {START_PREC} bits, refined")
+            return _to_float(got, "renyi_finite_above")
         _escalation_allowed(P, "the Rényi threshold α₀")
         return _to_float(_threshold_certified(P, members, a_hat, tau, START_PREC, v), "renyi_finite_above")
     rel, _, prec = _digits_target(dps)
