@@ -182,3 +182,24 @@ def test_refined_enclosures_contain_the_reference():
             mid, rad = fs.arb_to_mpf(ball), fs.arb_to_mpf(ball.rad())
             assert abs(mid - ref[key]) <= rad, key
             assert rad <= mpmath.mpf(2) ** -250 * abs(ref[key]), key
+
+
+def test_ill_conditioned_float64_escalates_by_refinement():
+    """A loop with p(eos) = 1e-16 (û ~ 1e16: the float64 certificate is lost in rounding, the ball one holds): the
+    float64 results miss the contract, and refinement with the certificate checked in balls gives them, against
+    dense mpmath at 80 digits."""
+    model, contexts = random_bigram(40, 5, 6)
+    contexts["w0"] = {"w0": 1 - Fraction(1, 10**16), EOS: Fraction(1, 10**16)}
+    model = NGramLM(2, EOS, contexts, alphabet=[f"w{i}" for i in range(40)])
+    ref = linear_reference(2, contexts, (), dps=80)
+    r = M.measures(model, [])
+    assert not r.undefined
+    P = fs.prepare(model)
+    assert not fs._t_float(P).sys.certified and fs._t_float(P).sys.refinable
+    for key in ("entropy", "varentropy", "expected_length"):
+        assert close(getattr(r, key), ref[key], 1e-10), key
+        assert key in r.accuracy["certified"], key
+        # refinement alone (dense limit 0), as on a model beyond the dense limit
+        ball = fs._t_certified(P, key, 1e-12, 1e-300, fs.START_PREC, dense=0)
+        with mpmath.workdps(40):
+            assert close(fs.arb_to_mpf(ball), ref[key], 1e-11), key

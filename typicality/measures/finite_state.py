@@ -413,6 +413,9 @@ class _FloatSystem:
         self.k = (int(np.bincount(src, minlength=n).max()) if len(src) else 0) + 3
         self.g: np.ndarray | None = None
         self.uh: np.ndarray | None = None
+        #: a positive approximate solution of A û = 1 whose float64 check failed (rounding of A û too large): the
+        #: certificate may still hold, checked in ball arithmetic by :func:`_ball_certificate`
+        self.uh_candidate: np.ndarray | None = None
         self._lu: Any = None
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -435,6 +438,7 @@ class _FloatSystem:
         uh = self.solve(np.ones(n))
         if not (np.all(np.isfinite(uh)) and uh.min() > 0):
             return
+        self.uh_candidate = uh
         Ou = off @ uh
         err = (_gamma(self.k) * (diag * uh + Ou) + diag_err * uh + eta * Ou + abs_err * self.k * uh.max())
         g = diag * uh - Ou - err * (1 + 1e-6)
@@ -444,6 +448,11 @@ class _FloatSystem:
     @property
     def certified(self) -> bool:
         return self.g is not None
+
+    @property
+    def refinable(self) -> bool:
+        """Certified, or with a candidate û for a certificate in ball arithmetic (refinement may answer)."""
+        return self.g is not None or self.uh_candidate is not None
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         if b.ndim == 2:  # one column at a time: a multi-column LAPACK solve starts threads that cost more here
@@ -650,6 +659,8 @@ class _TArb:
 #: above this many live states the dense ball-arithmetic paths (arb_mat solves, Noda iteration: O(n³) ball
 #: operations, O(n²) memory) are not tried; the sparse refinement below is the certified path there
 ARB_DENSE_LIMIT = 400
+#: the same limit for ``dps`` runs, which ask for the certified path explicitly (minutes at this size)
+DPS_DENSE_LIMIT = 1500
 
 
 def _ball_zeros(n: int) -> np.ndarray:
@@ -698,32 +709,54 @@ def _mid_floats(r: np.ndarray) -> tuple[np.ndarray, int]:
     return np.array([math.ldexp(m, e + k) if m != 0 else 0.0 for m, e in parts]), k
 
 
-def _refined_solve(fsys: _FloatSystem, op: _BallOperator, b: np.ndarray, max_steps: int = 40) -> np.ndarray | None:
+def _ball_certificate(fsys: _FloatSystem, op: _BallOperator) -> tuple[list, list] | None:
+    """(g, û) with A û ≥ g > 0 for the exact matrix A of ``op``: the float64 certificate, or else A û evaluated in
+    ball arithmetic for the float system's positive candidate û (an ill-conditioned A, e.g. a loop with
+    p(eos) = 1e-16, has û ~ 1e16 and a float64 A û lost in rounding, while the balls see A û ≈ 1). None if
+    neither holds."""
+    if fsys.certified:
+        return [flint.arb(float(v)) for v in fsys.g], [flint.arb(float(v)) for v in fsys.uh]
+    if fsys.uh_candidate is None:
+        return None
+    uh = np.array([flint.arb(float(v)) for v in fsys.uh_candidate], dtype=object)
+    au = op.apply(uh)
+    g = [y.lower() for y in au]
+    if not all(x > 0 for x in g):
+        return None
+    return g, list(uh)
+
+
+def _refined_solve(fsys: _FloatSystem, op: _BallOperator, b: np.ndarray, max_steps: int = 40,
+                   cert: tuple[list, list] | None = None) -> np.ndarray | None:
     """Enclosures of A⁻¹ b (A = the operator's matrix, b balls) at the current flint precision.
 
     x̃ is improved by float64 solves of the residual equation A d = r (the float system's factorization or
     preconditioned Krylov solver, reused), with r = b − A x̃ evaluated in ball arithmetic: each step gains about
     −log₁₀(κ·u) digits. The error is bounded by the float system's M-matrix certificate, which holds for the exact
     matrix: A û ≥ g > 0, A⁻¹ ≥ 0, hence |x − x̃| = |A⁻¹ r| ≤ A⁻¹|r| ≤ max(|r|/g)·û componentwise, every
-    operation here rounded outward. Iterates until the residual stops shrinking (the balls' own radii); None if
-    the float system has no certificate.
+    operation here rounded outward. Iterates until the residual stops shrinking (the balls' own radii); None
+    without a certificate (``cert``: from :func:`_ball_certificate`, computed here if not given).
     """
-    if not fsys.certified:
+    cert = cert if cert is not None else _ball_certificate(fsys, op)
+    if cert is None:
         return None
     n = op.n
-    g = [flint.arb(float(v)) for v in fsys.g]
-    uh = [flint.arb(float(v)) for v in fsys.uh]
+    g, uh = cert
     x = _ball_zeros(n)
     best: tuple[Any, np.ndarray] | None = None
+    stalls = 0
     for _ in range(max_steps):
         r = b - op.apply(x)
         t = max((abs(ri).upper() / gi).upper() for ri, gi in zip(r, g, strict=True)) if n else flint.arb(0)
         if not t.is_finite():
             return None
-        if best is not None and not t < best[0] / 16:
-            break
+        # stop after three steps without a 16-fold gain (the first corrections of an ill-conditioned system
+        # can grow the residual's maximum before it contracts)
+        stalls = 0 if best is None or t < best[0] / 16 else stalls + 1
         if best is None or t < best[0]:
             best = (t, x)
+        if stalls >= 3 or t == 0:
+            break
         f, k = _mid_floats(r)
         if not f.any():
             break
@@ -746,7 +779,7 @@ class _TRefined:
         self.values: dict[str, Any] = {}
         self.ok = False
         tf = _t_float(P)
-        if not tf.sys.certified or P.start is None:
+        if not tf.sys.refinable or P.start is None:
             return
         self.fsys = tf.sys
         n, inner = P.n, P.inner
@@ -764,10 +797,13 @@ class _TRefined:
                     loops = sum((P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()), Fraction(0))
                     diag[i] = num.scalar(1 - loops)
             self.op = _BallOperator(n, P.src[off], P.dst[off], p[off], diag)
+            self.cert = _ball_certificate(self.fsys, self.op)
+            if self.cert is None:
+                return
             c = _per_state(n, P.src, -p * logp)
             cols = [c, num.array(P.cont), num.array([abs(d) for d in P.delta]),
                     num.array(P.delta if P.tight else P.eos)]
-            X = [_refined_solve(self.fsys, self.op, col) for col in cols]
+            X = [_refined_solve(self.fsys, self.op, col, cert=self.cert) for col in cols]
             if any(x is None for x in X):
                 return
             self.ok = True
@@ -786,7 +822,7 @@ class _TRefined:
                 d = _per_state(P.n, P.src, self.p * dev * dev)
                 if not P.exact_rows:
                     d = d + self.h * self.h * num.array(P.delta)
-                x = _refined_solve(self.fsys, self.op, d)
+                x = _refined_solve(self.fsys, self.op, d, cert=self.cert)
                 self.values["varentropy"] = None if x is None else x[P.start]
         return self.values["varentropy"]
 
@@ -919,25 +955,25 @@ def _escalation_allowed(P: Prepared, what: str) -> None:
                             "(dps=20, --dps 20), which always runs the certified computation")
 
 
-def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int) -> Any:
+def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int, dense: int = ARB_DENSE_LIMIT) -> Any:
     checked = not P.rows_above_one  # rows ≤ 1: I − T is a nonsingular M-matrix (tight or leaking)
-    refine = _t_float(P).sys.certified
+    refine = _t_float(P).sys.refinable
     # beyond the dense limit only refinement can answer; a few doublings settle whether it converges (the float64
     # correction contracts by about κ·u per step, so a stall is conditioning, which precision does not mend)
-    top = _prec_cap(P, prec)
+    top = _prec_cap(P, prec, dense)
     while prec <= top:
         if refine:  # sparse refinement on the certified float64 system: O(arcs) ball operations per step
             x = _t_refined(P, prec).get(name)
             if x is not None and _ball_ok(x, rel, floor):
                 note_escalation(name, f"arb, {prec} bits, refined")
                 return x
-        if P.n > ARB_DENSE_LIMIT:
+        if P.n > dense:
             if refine:
                 prec *= 2
                 continue
             raise AccuracyError(f"the {name.replace('_', ' ')}: the float64 system of this model has no M-matrix "
                                 f"certificate (ill-conditioned), and the dense certified path is limited to "
-                                f"{ARB_DENSE_LIMIT} live states (this model has {P.n})")
+                                f"{dense} live states (this model has {P.n})")
         ta = _t_arb(P, prec)
         x = ta.get(name)
         if x is not None and _ball_ok(x, rel, floor):
@@ -954,10 +990,10 @@ def _t_certified(P: Prepared, name: str, rel: float, floor: float, prec: int) ->
                                              if top == MAX_PREC else f" for refinement on its {P.n} live states"))
 
 
-def _prec_cap(P: Prepared, prec: int) -> int:
+def _prec_cap(P: Prepared, prec: int, dense: int = ARB_DENSE_LIMIT) -> int:
     """The highest precision worth trying: beyond the dense limit, refinement either converges within a few
     doublings or is stopped by conditioning, which more bits do not mend."""
-    return MAX_PREC if P.n <= ARB_DENSE_LIMIT else min(MAX_PREC, prec * 8)
+    return MAX_PREC if P.n <= dense else min(MAX_PREC, prec * 8)
 
 
 def t_measure(model: FiniteStateLM, name: str, num: Arithmetic) -> Any:
@@ -974,11 +1010,11 @@ def t_measure(model: FiniteStateLM, name: str, num: Arithmetic) -> Any:
         got = tf.get(name)
         if got is not None and _acceptable(*got):
             return got[0]
-        if not tf.sys.certified:  # with a certificate, refinement scales to any size
+        if not tf.sys.refinable:  # with a certificate (or a candidate), refinement scales to any size
             _escalation_allowed(P, f"the {name.replace('_', ' ')}")
         return _to_float(_t_certified(P, name, REL_TOL / 100, ABS_TOL / 100, START_PREC), name)
     rel, floor, prec = _digits_target(num.dps)
-    return arb_to_mpf(_t_certified(P, name, rel, floor, prec))
+    return arb_to_mpf(_t_certified(P, name, rel, floor, prec, DPS_DENSE_LIMIT))
 
 
 def mass(model: FiniteStateLM, num: Arithmetic) -> Any:
@@ -1121,13 +1157,14 @@ def length_tail_rate(model: FiniteStateLM, num: Arithmetic) -> Any:
         return _to_float(_rho_certified(P, vectors, REL_TOL / 100, ABS_TOL / 100, START_PREC), "length_tail_rate")
     rel, floor, prec = _digits_target(num.dps)
     vectors = [_float_perron(_block(Float64(), P.live, members, P.p64), 0.0, P.degree)[2] for members in P.blocks]
-    return arb_to_mpf(_rho_certified(P, vectors, rel, floor, prec))
+    return arb_to_mpf(_rho_certified(P, vectors, rel, floor, prec, DPS_DENSE_LIMIT))
 
 
-def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: int) -> Any:
+def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: int,
+                   dense: int = ARB_DENSE_LIMIT) -> Any:
     if not P.blocks:
         return flint.arb(0)
-    top = _prec_cap(P, prec)
+    top = _prec_cap(P, prec, dense)
     while prec <= top:
         with Arb.context(prec) as num:
             p = num.array(P.p)
@@ -1137,10 +1174,10 @@ def _rho_certified(P: Prepared, vectors: list, rel: float, floor: float, prec: i
                 got = _ball_perron(_block_operator(P, members, p), v0, rel / 4) if len(members) > 1 else None
                 if got is not None:
                     r, vectors[k] = got
-                elif len(members) > ARB_DENSE_LIMIT:
+                elif len(members) > dense:
                     raise AccuracyError(f"the length-tail rate: power iteration stalls on a component of "
                                         f"{len(members)} states (periodic?), and the dense certified path is "
-                                        f"limited to {ARB_DENSE_LIMIT}")
+                                        f"limited to {dense}")
                 else:
                     r = _arb_perron(_block(num, P.live, members, p), v0, prec, found)
                 if found:
@@ -1322,7 +1359,7 @@ def _renyi_refined(P: Prepared, alpha: Fraction, prec: int) -> Any:
     if got is math.inf:
         return math.inf
     fsys = _renyi_float_system(P, alpha)
-    if fsys is None or not fsys.certified or P.start is None:
+    if fsys is None or not fsys.refinable or P.start is None:
         return None
     n, inner, s0 = P.n, P.inner, P.start
     m = P.max_log_continuation()
@@ -1404,9 +1441,9 @@ def _threshold_refined(P: Prepared, members: np.ndarray, a_hat: float, v0: np.nd
 
 
 def _renyi_certified(P: Prepared, alpha: Fraction, finish: Callable[[Any], Any], rel: float, floor: float,
-                     prec: int, label: str) -> Any:
+                     prec: int, label: str, dense: int = ARB_DENSE_LIMIT) -> Any:
     """``finish(log S_α)`` (a ball) certified to ``rel``; math.inf when Σ p^α diverges."""
-    top = _prec_cap(P, prec)
+    top = _prec_cap(P, prec, dense)
     while prec <= top:  # sparse refinement on the certified float64 system first
         log_s = _renyi_refined(P, alpha, prec)
         if log_s is math.inf:
@@ -1421,10 +1458,10 @@ def _renyi_certified(P: Prepared, alpha: Fraction, finish: Callable[[Any], Any],
                 note_escalation(label, f"arb, {prec} bits, refined")
                 return out
         prec *= 2
-    if P.n > ARB_DENSE_LIMIT:
+    if P.n > dense:
         raise AccuracyError(f"{label}: the float64 system of this model at α = {alpha} has no M-matrix certificate "
                             f"and its divergence is not certified by Collatz–Wielandt; the dense certified path is "
-                            f"limited to {ARB_DENSE_LIMIT} live states (this model has {P.n})")
+                            f"limited to {dense} live states (this model has {P.n})")
     convergent = False
     tried_exact = False
     while prec <= MAX_PREC:
@@ -1480,12 +1517,12 @@ def renyi_log_sum(model: FiniteStateLM, num: Arithmetic, alpha: Any, what: str =
             if _acceptable(value, err):
                 return value
         fsys = _renyi_float_system(P, alpha)
-        if fsys is None or not fsys.certified:  # with a certificate, refinement scales to any size
+        if fsys is None or not fsys.refinable:  # with a certificate (or a candidate), refinement scales
             _escalation_allowed(P, label)
         out = _renyi_certified(P, alpha, finish, REL_TOL / 100, ABS_TOL / 100, START_PREC, label)
         return math.inf if out is math.inf else _to_float(out, label)
     rel, floor, prec = _digits_target(num.dps)
-    out = _renyi_certified(P, alpha, finish, rel, floor, prec, label)
+    out = _renyi_certified(P, alpha, finish, rel, floor, prec, label, DPS_DENSE_LIMIT)
     return mpmath.inf if out is math.inf else arb_to_mpf(out)
 
 
@@ -1650,10 +1687,10 @@ def _component_threshold(P: Prepared, members: np.ndarray, dps: int | None) -> A
     if got is not None:
         note_escalation("renyi_finite_above", f"arb, {prec} bits, refined")
         return arb_to_mpf(got)
-    if len(members) > ARB_DENSE_LIMIT:
+    if len(members) > DPS_DENSE_LIMIT:
         raise AccuracyError(f"the Rényi threshold α₀: Newton with sparse power iteration does not converge on a "
                             f"component of {len(members)} states, and the dense certified path is limited to "
-                            f"{ARB_DENSE_LIMIT}")
+                            f"{DPS_DENSE_LIMIT}")
     return arb_to_mpf(_threshold_certified(P, members, a_hat, rel, prec, v))
 
 
