@@ -3,6 +3,7 @@ columnar constructors, sampling draws identical to inversion over dense rows, me
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -307,3 +308,63 @@ def test_float_rows_and_their_exact_fractions_give_the_same_model(spec):
         assert list(m.arc_prob) == list(models[0].arc_prob)
         assert [m.row_sum[s] for s in range(m.n_states)] == [models[0].row_sum[s] for s in range(m.n_states)]
         assert m.eos_prob_exact == models[0].eos_prob_exact
+
+
+@st.composite
+def fsa_rows(draw):
+    """A random deterministic automaton: n states over {a, b}, exact rows, random destinations."""
+    n = draw(st.integers(1, 4))
+    alphabet = ("a", "b")
+    rows = []
+    for _ in range(n):
+        weights = [draw(st.integers(0, 5)) for _ in range(3)]
+        if sum(weights) == 0:
+            weights[2] = 1
+        total = sum(weights)
+        rows.append({sym: (Fraction(w, total), draw(st.integers(0, n - 1)))
+                     for sym, w in zip((*alphabet, EOS), weights, strict=True) if w > 0})
+    return alphabet, rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(fsa=fsa_rows(), seed=st.integers(0, 2**16))
+def test_general_automata_agree_with_the_dense_walk(fsa, seed):
+    alphabet, rows = fsa
+    labels = [f"s{i}" for i in range(len(rows))]
+    arcs = {labels[i]: {a: (v[0] if a == EOS else (v[0], labels[v[1]])) for a, v in row.items()}
+            for i, row in enumerate(rows)}
+    exact = FiniteStateLM(alphabet, EOS, "s0", arcs)
+    perm = np.random.default_rng(seed).permutation(sum(len(r) for r in rows))  # any arc order
+    cols = [(i, (*alphabet, EOS).index(a), -1 if a == EOS else v[1], float(v[0]))
+            for i, row in enumerate(rows) for a, v in row.items()]
+    src, sym, dst, prob = (np.array([cols[k][c] for k in perm]) for c in range(4))
+    fast = FiniteStateLM.from_arcs(alphabet, EOS, labels, "s0", src, sym, dst, prob.astype(float))
+    for length in range(4):
+        for y in itertools.product(alphabet, repeat=length):
+            s, p = 0, Fraction(1)
+            for a in y:
+                if a not in rows[s]:
+                    p = Fraction(0)
+                    break
+                p *= rows[s][a][0]
+                s = rows[s][a][1]
+            p *= rows[s].get(EOS, (Fraction(0),))[0] if p else 0
+            assert exact.prob(y, dps=40) == pytest.approx(float(p), rel=1e-14, abs=0)
+            assert fast.prob(y) == pytest.approx(float(p), rel=1e-14, abs=0)
+    reach = {0}
+    frontier = [0]
+    while frontier:
+        s = frontier.pop()
+        for a, v in rows[s].items():
+            if a != EOS and v[1] not in reach:
+                reach.add(v[1])
+                frontier.append(v[1])
+    assert set(np.flatnonzero(exact.reachable).tolist()) == reach == set(np.flatnonzero(fast.reachable).tolist())
+    ends = {s for s, row in enumerate(rows) if EOS in row}
+    changed = True
+    while changed:
+        grown = ends | {s for s, row in enumerate(rows) if any(a != EOS and v[1] in ends for a, v in row.items())}
+        changed, ends = grown != ends, grown
+    for m in (exact, fast):
+        assert set(np.flatnonzero(m.coaccessible).tolist()) == ends
+        assert m.is_tight == (reach <= ends)
