@@ -33,6 +33,15 @@ root of ρ(A_α) = 1 in (0, 1), found per component by safeguarded Newton with t
   the exact probabilities) at doubling precision until its enclosure is tight enough; ``dps`` runs use that path
   directly. Divergence of Σ p(y)^α is decided by the sign of an enclosure of (I − A_α)⁻¹1 (all positive iff
   ρ(A_α) < 1), in exact rationals when every p^α is rational (C1 at α = ½), never by a margin.
+* **Solvers at scale.** One float64 system per matrix (I − T; I − D⁻¹A_αD per order α) is kept on the prepared
+  model and reused by every measure and right-hand side (standalone calls too): LU up to DENSE_LIMIT states,
+  above it restarted GMRES with refinement (a direct factorization of an n-gram transition matrix fills in:
+  ~n²). Certified results (``dps``, and escalations) come from mixed-precision iterative refinement: float64
+  solves of the residual equation, residuals r = b − (I − M)x̃ in ball arithmetic with O(arcs) sparse products,
+  and |x − x̃| ≤ max(|r|/g)·û from the M-matrix certificate (checked in balls where float64 rounding hides it).
+  Perron roots: sparse power iteration, enclosed by Collatz–Wielandt brackets in balls; α₀ by Newton on those
+  roots, certified by brackets on both sides. The dense ``arb_mat`` paths (O(n³)) remain as a fallback for
+  ARB_DENSE_LIMIT states (DPS_DENSE_LIMIT for ``dps`` runs).
 * Rényi sums are computed in log space: with m(s) = max over completions of log p, the similar matrix
   D⁻¹A_αD (D = diag e^{αm}) has entries ≤ 1, so no order α (500, 10⁶) under- or overflows, and
   log S_α(s₀) = α m(s₀) + log S̃(s₀); H_∞ = −m(s₀).
