@@ -759,12 +759,12 @@ def _refined_solve(fsys: _FloatSystem, op: _BallOperator, b: np.ndarray, max_ste
         t = max((abs(ri).upper() / gi).upper() for ri, gi in zip(r, g, strict=True)) if n else flint.arb(0)
         if not t.is_finite():
             return None
-        # stop after three steps without a 16-fold gain (the first corrections of an ill-conditioned system
+        # stop after two steps without a 16-fold gain (the first corrections of an ill-conditioned system
         # can grow the residual's maximum before it contracts)
         stalls = 0 if best is None or t < best[0] / 16 else stalls + 1
         if best is None or t < best[0]:
             best = (t, x)
-        if stalls >= 3 or t == 0:
+        if stalls >= 2 or t == 0:
             break
         f, k = _mid_floats(r)
         if not f.any():
