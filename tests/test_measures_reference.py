@@ -15,6 +15,7 @@ from tests.reference import enumerate_spec, enumeration_bounds, series, series_t
 from tests.strategies import EOS, ngram_specs, unigram_rows
 from typicality import measures as M
 from typicality.models import NGramLM
+from typicality.testing import NGramSpec
 
 MP = mpmath.mpf(10) ** -30
 
@@ -63,6 +64,9 @@ def test_one_state_models_match_closed_forms(rows):
 
 @settings(max_examples=25)
 @given(spec=ngram_specs(kind="eos_bounded", max_symbols=2, min_eos_weight=6))
+# a state with two arcs before states with none: a sparse ball product once summed only the first (Σ p² = 37/64)
+@example(spec=NGramSpec(2, ("a", "b"), {"": {"a": Fraction(1, 8), "b": Fraction(1, 8), EOS: Fraction(3, 4)},
+                                        "a": {EOS: Fraction(1)}, "b": {EOS: Fraction(1)}}))
 def test_eos_bounded_models_within_rigorous_enumeration_bounds(spec):
     model = spec.build()
     ref = enumeration_bounds(spec.order, spec.contexts, len(spec.alphabet), depth=13, alphas=("2", "0.95"))

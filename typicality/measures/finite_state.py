@@ -685,15 +685,16 @@ class _BallOperator:
     def __init__(self, n: int, rows: np.ndarray, cols: np.ndarray, w: np.ndarray, diag: np.ndarray | None) -> None:
         order = np.argsort(rows, kind="stable")
         self.n, self.rows, self.cols, self.w, self.diag = n, rows[order], cols[order], w[order], diag
-        self.has = np.bincount(self.rows, minlength=n) > 0 if len(rows) else np.zeros(n, dtype=bool)
-        self.starts = np.minimum(np.searchsorted(self.rows, np.arange(n)), max(len(rows) - 1, 0))
+        # the rows that have arcs, and where each one's arcs start: strictly increasing offsets, so reduceat sums
+        # exactly each row's arcs (offsets of empty rows would repeat and cut the row before them short)
+        self.present = np.unique(self.rows)
+        self.starts = np.searchsorted(self.rows, self.present)
 
     def off(self, x: np.ndarray) -> np.ndarray:
         """O x."""
         out = _ball_zeros(self.n)
         if len(self.rows):
-            sums = np.add.reduceat(self.w * x[self.cols], self.starts)
-            out[self.has] = sums[self.has]
+            out[self.present] = np.add.reduceat(self.w * x[self.cols], self.starts)
         return out
 
     def apply(self, x: np.ndarray) -> np.ndarray:
