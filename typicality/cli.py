@@ -15,19 +15,38 @@ import mpmath
 from typicality import __version__, jsonio
 from typicality import measures as M
 from typicality.models import examples
+from typicality.models.arpa import load_arpa
 from typicality.models.ngram import NGramLM
 
 BUILTIN = "builtin:"
 
 
+ARPA_SUFFIXES = (".arpa", ".arpa.gz", ".lm", ".lm.gz")
+
+
 def load_model(spec: str) -> Any:
-    """A model from a ``typicality.ngram/1`` JSON file, or ``builtin:NAME`` for the paper's examples."""
+    """A model from a ``typicality.ngram/1`` JSON file, an ARPA back-off model (``.arpa``, ``.arpa.gz``, ``.lm``,
+    ``.lm.gz``, or any file whose first non-blank line is ``\\data\\``), or ``builtin:NAME`` for the paper's
+    examples."""
     if spec.startswith(BUILTIN):
         name = spec[len(BUILTIN):]
         if name not in examples.EXAMPLES:
             raise ValueError(f"unknown built-in model {name!r}; choose from {sorted(examples.EXAMPLES)}")
         return examples.EXAMPLES[name]()
+    if spec.lower().endswith(ARPA_SUFFIXES) or _looks_like_arpa(spec):
+        return load_arpa(spec)
     return NGramLM.load(spec)
+
+
+def _looks_like_arpa(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    return line.strip() == "\\data\\"
+    except OSError:
+        return False
+    return False
 
 
 def _fmt(x: Any, dps: int | None) -> str:
@@ -272,10 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("measures", help="exact information measures of an n-gram model",
-                       description="Exact measures of a typicality.ngram/1 JSON model (or builtin:c1, builtin:c2, "
+                       description="Exact measures of a typicality.ngram/1 JSON model, an ARPA back-off model "
+                                   "(KenLM, SRILM, NLTK; .arpa or .arpa.gz), or builtin:c1, builtin:c2, "
                                    "builtin:example1, builtin:baer): tightness, mass, entropy, varentropy, expected "
                                    "length, eos bound, length-tail rate and Rényi entropies.")
-    p.add_argument("model", help="path to a typicality.ngram/1 JSON file, or builtin:NAME")
+    p.add_argument("model", help="path to a typicality.ngram/1 JSON file, an ARPA file (.arpa, .arpa.gz), or "
+                                 "builtin:NAME")
     p.add_argument("--alpha", action="append", type=_alpha, metavar="A",
                    help="a Rényi order α > 0 or 'inf' (repeatable; default: 0.5 and 2)")
     p.add_argument("--dps", type=_positive_int, metavar="N", help="compute with mpmath at N decimal digits")

@@ -19,7 +19,8 @@ function                    quantity                                            
 ==========================  ====================================================================  ===========
 
 Exact methods exist for :class:`~typicality.models.FiniteStateLM` (and n-gram models; linear algebra on the
-automaton), :class:`~typicality.models.FiniteSupportLM` (direct summation) and
+automaton), :class:`~typicality.models.BackoffLM` (ARPA back-off models; the same algebra through failure
+transitions, :mod:`typicality.measures.backoff`), :class:`~typicality.models.FiniteSupportLM` (direct summation) and
 :class:`~typicality.models.BaerLM` (closed forms). For any other model, use
 :func:`typicality.measures.enumerated.enumerated_measures` (bounds from enumeration with the tail accounted) or
 :func:`typicality.measures.monte_carlo.monte_carlo_measures`.
@@ -58,7 +59,7 @@ from typing import Any
 
 import mpmath
 
-from typicality.measures import closed_form, finite_state, finite_support
+from typicality.measures import backoff, closed_form, finite_state, finite_support
 from typicality.measures.accuracy import (
     CONTRACT,
     AccuracyError,
@@ -67,6 +68,7 @@ from typicality.measures.accuracy import (
     dps_contract,
     recording_escalations,
 )
+from typicality.models.arpa import BackoffLM
 from typicality.models.baer import BaerLM
 from typicality.models.finite_state import FiniteStateLM
 from typicality.models.finite_support import FiniteSupportLM
@@ -106,8 +108,11 @@ def _engine(model: Any) -> ModuleType:
         return finite_support
     if isinstance(model, BaerLM):
         return closed_form
+    if isinstance(model, BackoffLM):
+        return backoff
     raise TypeError(
-        f"exact measures need a FiniteStateLM (or NGramLM), FiniteSupportLM or BaerLM, got {type(model).__name__}; "
+        f"exact measures need a FiniteStateLM (or NGramLM), BackoffLM (ARPA), FiniteSupportLM or BaerLM, got "
+        f"{type(model).__name__}; "
         "for other models use typicality.measures.enumerated or typicality.measures.monte_carlo")
 
 
@@ -130,7 +135,7 @@ def is_tight(model: Any) -> bool:
 
     Decided exactly: a finite-state model is tight iff every reachable state can reach eos.
     """
-    if isinstance(model, FiniteStateLM):
+    if isinstance(model, FiniteStateLM | BackoffLM):
         return model.is_tight
     _engine(model)
     return True
@@ -228,7 +233,7 @@ def renyi_entropy(model: Any, alpha: Any, *, dps: int | None = None, units: str 
     with arithmetic(dps) as num:
         if a == math.inf:
             return _in_units(num, -eng.max_log_prob(model, num), units)
-        if eng is finite_state:  # computed in log space (no under- or overflow at any order)
+        if eng is finite_state or eng is backoff:  # log space (finite-state); certified (back-off)
             h = eng.renyi_entropy(model, num, a)
             return num.to_output(num.scalar(float("inf"))) if h == math.inf else _in_units(num, h, units)
         s = eng.renyi_sum(model, num, num.scalar(a))
@@ -250,7 +255,7 @@ def renyi_sum(model: Any, alpha: Any, *, dps: int | None = None) -> Any:
     with arithmetic(dps) as num:
         if a == 1:
             return num.to_output(eng.mass(model, num))
-        return num.to_output(eng.renyi_sum(model, num, a if eng is finite_state else num.scalar(a)))
+        return num.to_output(eng.renyi_sum(model, num, a if eng in (finite_state, backoff) else num.scalar(a)))
 
 
 def renyi_threshold(model: Any, *, dps: int | None = None) -> Any:
@@ -348,7 +353,7 @@ def measures(model: Any, alphas: Iterable[Any] = DEFAULT_ALPHAS, *, dps: int | N
             raise ArithmeticError(f"internal error: {name} came out NaN; please report the model")
         return value
 
-    shared = eng.shared_work() if eng is finite_state else contextlib.nullcontext()
+    shared = finite_state.shared_work() if eng in (finite_state, backoff) else contextlib.nullcontext()
     with shared, recording_escalations() as escalated, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RowSumWarning)
         renyi = {label: attempt(f"renyi[{label}]", renyi_entropy, model, a, dps=dps, units=units)
@@ -381,4 +386,6 @@ def _eos_bounded(model: Any) -> bool:
     """ξ > 0, decided from the exact probabilities where the model has them."""
     if isinstance(model, FiniteStateLM):
         return finite_state.eos_bound_exact(model) > 0
+    if isinstance(model, BackoffLM):
+        return backoff.eos_bounded(model)
     return bool(eos_bound(model) > 0)
