@@ -203,3 +203,39 @@ def test_ill_conditioned_float64_escalates_by_refinement():
         ball = fs._t_certified(P, key, 1e-12, 1e-300, fs.START_PREC, dense=0)
         with mpmath.workdps(40):
             assert close(fs.arb_to_mpf(ball), ref[key], 1e-11), key
+
+
+def test_nearly_singular_sparse_systems(monkeypatch):
+    """p(eos) = 2⁻²⁰ in every context: ρ(T) = 1 − 2⁻²⁰ and E|Y| = 2²⁰ − 1 exactly (the length is geometric
+    whatever the symbols), κ(I − T) ~ 10⁶; GMRES stops on its backward error, and the results are certified
+    (escalated by refinement where float64's bound misses). Entropy against dense LU from the spec (its error
+    ~κ·u ~ 1e-10)."""
+    rng = np.random.default_rng(8)
+    vocab, k = 1600, 6
+    e = Fraction(1, 2**20)
+    words = [f"w{i}" for i in range(vocab)]
+    contexts = {}
+    for ctx in ["", *words]:
+        nxt = rng.choice(vocab, size=k, replace=False)
+        w = rng.integers(1, 50, size=k)
+        total = int(w.sum())
+        row = {words[j]: Fraction(int(x), total) * (1 - e) for j, x in zip(nxt.tolist(), w.tolist(), strict=True)}
+        row[EOS] = e
+        contexts[ctx] = row
+    model = NGramLM(2, EOS, contexts, alphabet=words)
+    assert model.n_states > DENSE_LIMIT
+    monkeypatch.setattr(SparseResolventSolver, "LU_LIMIT", 0)  # GMRES alone, as on a model of 10⁵ states
+    r = M.measures(model, [])
+    assert not r.undefined
+    assert fs.prepare(model)._cache["solves"][("T64",)].sys._lu.stats["factorizations"] == 0
+    assert close(r.expected_length, mpmath.mpf(2**20 - 1), 1e-10)
+    assert close(r.length_tail_rate, 1 - mpmath.mpf(2) ** -20, 1e-10)
+    names = ["", *words]
+    idx = {c: i for i, c in enumerate(names)}
+    I_T, c = np.eye(len(names)), np.zeros(len(names))
+    for ctx, row in contexts.items():
+        for a, p in row.items():
+            c[idx[ctx]] -= float(p) * math.log(float(p))
+            if a != EOS:
+                I_T[idx[ctx], idx[a]] -= float(p)
+    assert r.entropy == pytest.approx(np.linalg.solve(I_T, c)[0], rel=1e-8)

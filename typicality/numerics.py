@@ -168,8 +168,12 @@ def _norm(x: np.ndarray) -> float:
 
 
 def gmres(matvec: Any, b: np.ndarray, x0: np.ndarray | None = None, *, rtol: float = 1e-11, restart: int = 40,
-          max_steps: int = 600) -> tuple[np.ndarray, bool]:
-    """Restarted GMRES for A x = b (A given by ``matvec``): (x, converged to ‖b − Ax‖ ≤ rtol‖b‖).
+          max_steps: int = 600, anorm: float = 0.0) -> tuple[np.ndarray, bool]:
+    """Restarted GMRES for A x = b (A given by ``matvec``): (x, converged to ‖b − Ax‖ ≤ rtol(‖b‖ + anorm‖x‖)).
+
+    ``anorm`` (an estimate of ‖A‖) makes the test a backward error: when A is nearly singular (a Perron root of T
+    at 1 − 10⁻⁶: ‖x‖ ~ 10⁶‖b‖), ‖b − Ax‖ ≤ rtol‖b‖ is below what rounding in Ax allows, and the iteration would
+    spend its whole budget.
 
     Written here rather than taken from scipy because every inner product goes through ``np.einsum`` (no BLAS):
     scipy's GMRES calls BLAS level-1/2 routines whose thread pool, on a machine whose cores are busy, makes a dot
@@ -185,7 +189,8 @@ def gmres(matvec: Any, b: np.ndarray, x0: np.ndarray | None = None, *, rtol: flo
     while True:
         r = b - matvec(x) if steps or x0 is not None else b.astype(np.float64, copy=True)
         beta = _norm(r)
-        if beta <= rtol * bnorm:
+        goal = rtol * (bnorm + anorm * _norm(x))
+        if beta <= goal:
             return x, True
         if steps >= max_steps or not math.isfinite(beta):
             return x, False
@@ -217,7 +222,7 @@ def gmres(matvec: Any, b: np.ndarray, x0: np.ndarray | None = None, *, rtol: flo
             cs[j], sn[j] = H[j, j] / d, hn / d
             H[j, j], H[j + 1, j] = d, 0.0
             g[j + 1], g[j] = -sn[j] * g[j], cs[j] * g[j]
-            if abs(g[j + 1]) <= rtol * bnorm or hn == 0.0:
+            if abs(g[j + 1]) <= goal or hn == 0.0:
                 k = j + 1
                 break
             V[j + 1] = w / hn
@@ -243,15 +248,20 @@ class SparseResolventSolver:
 
     #: "gmres" (the default), or "splu": factorize at once, as before GMRES (kept for benchmarks' baselines)
     method = "gmres"
+    #: SuperLU is tried after a GMRES failure up to this many unknowns (its fill-in grows like n²)
+    LU_LIMIT = 5_000
 
     def __init__(self, A: Any, *, rtol: float = 1e-14, restart: int = 40, max_steps: int = 600,
-                 lu_limit: int = 5_000) -> None:
+                 lu_limit: int | None = None) -> None:
         self.A = A.tocsr()
         self.n = A.shape[0]
         d = self.A.diagonal()
         self._dinv = np.where(np.isfinite(d) & (d != 0), 1.0 / np.where(d != 0, d, 1.0), 1.0)
-        self.rtol, self.restart, self.max_steps, self.lu_limit = rtol, restart, max_steps, lu_limit
+        self.rtol, self.restart, self.max_steps = rtol, restart, max_steps
+        self.lu_limit = self.LU_LIMIT if lu_limit is None else lu_limit
         self._abs = abs(self.A)
+        # ‖A D⁻¹‖ (the preconditioned operator GMRES sees), bounded by its largest absolute row sum
+        self._anorm = float((self._abs @ np.abs(self._dinv)).max()) if self.n else 0.0
         self._lu: Any = None
         self._lu_failed = False
         self.stats = {"solves": 0, "matvecs": 0, "factorizations": 0, "gmres_failures": 0}
@@ -264,7 +274,7 @@ class SparseResolventSolver:
             return self.A @ (dinv * y)
 
         y, ok = gmres(mv, b, None if x0 is None else x0 / dinv, rtol=max(self.rtol, 1e-11),
-                      restart=self.restart, max_steps=self.max_steps)
+                      restart=self.restart, max_steps=self.max_steps, anorm=self._anorm)
         x = dinv * y
         return x, ok and bool(np.all(np.isfinite(x)))
 
