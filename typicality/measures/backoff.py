@@ -68,9 +68,10 @@ product β·q of such numbers, which float64 only approximates. Every float64 re
 * I − T is certified a nonsingular M-matrix by û > 0 with (I − T)û ≥ g > 0, T û evaluated through the failure
   structure with its error bounded; then |x − (I − T)⁻¹ r| ≤ max(|R|/g)·û for the residual R of any x, rounding
   and the right-hand side's error included (the bound of each solve);
-* spectral radii are bracketed: ρ(A) ≥ λ from A v ≥ λ v with v ≥ 0 (Collatz–Wielandt / subinvariance), ρ(A) < μ
-  from an M-matrix certificate of I − A/μ; Σ p(y)^α diverges when the lower bound exceeds 1 and converges when
-  I − A_α is certified, and α₀ is bracketed between two such certificates — never decided by a margin.
+* spectral radii are bracketed: ρ(A) ≥ λ from A v ≥ λ v with v ≥ 0 (Collatz–Wielandt / subinvariance), ρ(A) ≤ μ
+  from A v ≤ μ v with v > 0, or (small models, v with zeros) from an M-matrix certificate of I − A/μ; Σ p(y)^α
+  diverges when the lower bound exceeds 1 and converges when I − A_α is certified, and α₀ is bracketed between two
+  such certificates — never decided by a margin.
 
 Where a certificate fails or a bound misses the contract, the measure is recomputed on the expanded automaton
 (:meth:`~typicality.models.arpa.BackoffLM.to_finite_state`, exact products, then the finite-state path with its
@@ -398,6 +399,13 @@ class _Operator:
                                               maxiter=20 * self.n)
         v = np.abs(np.real(vecs[:, 0]))
         return float(np.abs(vals[0])), v / max(v.max(), 1e-300)
+
+    def upper_bound(self, v: np.ndarray) -> float:
+        """A certified μ ≥ ρ: T v ≤ μ v with v > 0 (Collatz–Wielandt); inf unless every entry of v is positive."""
+        if len(v) == 0 or not v.min() > 0:
+            return math.inf
+        Tv, E = self.apply(v)
+        return float(np.max((Tv + E) / v)) * (1 + 4 * U)
 
     def lower_bound(self, v: np.ndarray) -> float:
         """A certified λ ≤ ρ: T v ≥ λ v with v ≥ 0, v ≠ 0 (subinvariance), rounding and model error included."""
@@ -823,8 +831,10 @@ def _bracket(model: BackoffLM, alpha: float) -> tuple[float, float, float]:
     op = _Operator(model, st, alpha)
     rho, v = op.eigen()
     lo = max(op.lower_bound(v), 0.0) if st.n_live else 0.0
-    hi = math.inf
-    if rho > 0:
+    hi = op.upper_bound(v)
+    if rho > 0 and hi > rho * (1 + 1e-11) and model.n_states <= DIRECT_LIMIT:
+        # v has zeros (reducible) or is not accurate enough: an M-matrix certificate of I − A/μ (a direct solve; the
+        # system is nearly singular by design, beyond GMRES)
         for slack in (4e-12, 1e-10, 1e-8):
             mu = rho * (1 + slack)
             if _Operator(model, st, alpha, 1 / mu).certify():
@@ -907,7 +917,7 @@ def renyi_sum(model: BackoffLM, num: Arithmetic, alpha: Any) -> Any:
 
 def renyi_threshold(model: BackoffLM, num: Arithmetic) -> Any:
     """α₀: the root of ρ(A_α) = 1 in (0, 1) (Brent on the ARPACK estimate), certified by ρ(A_{α₀−ε}) > 1 (a
-    Collatz–Wielandt lower bound) and ρ(A_{α₀+ε}) < 1 (an M-matrix certificate), ε = 4e-11·α₀; 0 when
+    Collatz–Wielandt lower bound) and ρ(A_{α₀+ε}) < 1 (an upper bound or M-matrix certificate), ε = 4e-11·α₀; 0 when
     ρ(A_0) < 1 is certified."""
     if num.dps is not None:
         return _dps(model, num, "renyi_threshold", lambda f: finite_state.renyi_threshold(f, num))
@@ -933,7 +943,8 @@ def renyi_threshold(model: BackoffLM, num: Arithmetic) -> Any:
     eps = 4e-11 * a
     below = _Operator(model, st, a - eps)
     ok_lo = below.lower_bound(below.eigen()[1]) > 1
-    ok_hi = _Operator(model, st, a + eps).certify()
+    above = _Operator(model, st, a + eps)
+    ok_hi = above.upper_bound(above.eigen()[1]) < 1 or (model.n_states <= DIRECT_LIMIT and above.certify())
     if ok_lo and ok_hi:
         return a
     return fallback(f"α₀ ≈ {a!r} not bracketed within {eps:.2g}")
