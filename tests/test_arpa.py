@@ -219,6 +219,16 @@ def test_large_model_measures_are_certified_without_expansion():
     assert r.renyi["2"] < r.entropy
 
 
+def test_leaking_model_is_not_tight_and_matches_the_dense_automaton():
+    """<s> → a with probability ½ and then a forever (bow 0 cuts the back-off): mass ½, not tight."""
+    m = BackoffLM(2, {"<s>": (0.0, 0.0), "a": (0.5, 0.0), "</s>": (0.5, None),
+                      "<s> a": (0.5, None), "<s> </s>": (0.5, None), "a a": (1.0, None)})
+    assert not m.is_tight and not M.is_tight(m)
+    got = assert_same_measures(m)
+    assert got.mass == 0.5 and got.entropy is None and "not tight" in got.undefined["entropy"]
+    assert got.eos_bound == 0 and got.eos_bounded is False
+
+
 # ----- random back-off models ----------------------------------------------------------------------------------------
 @st.composite
 def backoff_models(draw) -> BackoffLM:
