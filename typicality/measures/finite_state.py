@@ -949,7 +949,8 @@ def _t_float(P: Prepared) -> _TFloat:
 
 
 def _t_arb(P: Prepared, prec: int) -> _TArb:
-    ta = _cached(P, ("Tarb", prec), lambda: _TArb(P, prec))
+    # a dense ball matrix (O(n²) balls) is shared within one measures() call only, not kept on the model
+    ta = _memo((id(P), "Tarb", prec), lambda: _TArb(P, prec))
     if ta.divergent:
         _rows_checked(P, None, True)
     if ta.ok and not P.exact_rows:
