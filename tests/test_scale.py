@@ -239,3 +239,20 @@ def test_nearly_singular_sparse_systems(monkeypatch):
             if a != EOS:
                 I_T[idx[ctx], idx[a]] -= float(p)
     assert r.entropy == pytest.approx(np.linalg.solve(I_T, c)[0], rel=1e-8)
+
+
+def test_ball_operator_is_the_sparse_product():
+    """O x by arcs (rows in any order, empty rows, repeated arcs) against the dense product, exactly in balls."""
+    import flint
+
+    rng = np.random.default_rng(9)
+    for n, arcs in ((1, 0), (1, 3), (7, 12), (30, 40), (30, 200)):
+        rows, cols = rng.integers(0, n, arcs), rng.integers(0, n, arcs)
+        rows[(rows == n // 2) | (rows == n - 1)] = 0  # empty rows in the middle and at the end
+        w = rng.integers(1, 9, arcs)
+        x = rng.integers(-5, 6, n)
+        op = fs._BallOperator(n, rows, cols, np.array([flint.arb(int(v)) for v in w], dtype=object), None)
+        got = op.off(np.array([flint.arb(int(v)) for v in x], dtype=object))
+        dense = np.zeros((n, n), dtype=np.int64)
+        np.add.at(dense, (rows, cols), w)
+        assert [int(g.mid().man_exp()[0]) * 2 ** int(g.mid().man_exp()[1]) for g in got] == (dense @ x).tolist()
