@@ -10,7 +10,7 @@ measured in the same run, is the dense route: expand to a :class:`~typicality.mo
 the expansion. Both start from a freshly read model each repeat (nothing cached). The full-vocabulary model on all
 fortunes is measured by failure transitions only: its expansion would have contexts × (|Σ| + 1) ≈ 6·10⁹ arcs.
 
-Run: python experiments/benchmarks/bench_arpa.py [--fortunes 400] [--words 200] [--repeats 3] [--full]
+Run: python experiments/benchmarks/bench_arpa.py [--fortunes 200] [--words 100] [--repeats 3] [--full]
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def show(name: str, r: M.Measures) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fortunes", type=int, default=400, help="fortunes for the expandable model")
-    ap.add_argument("--words", type=int, default=200, help="vocabulary of the expandable model (others <unk>)")
+    ap.add_argument("--fortunes", type=int, default=200, help="fortunes for the expandable model")
+    ap.add_argument("--words", type=int, default=100, help="vocabulary of the expandable model (others <unk>)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--full", action="store_true", help="also the full-vocabulary model on all fortunes")
     args = ap.parse_args()

@@ -951,11 +951,24 @@ def renyi_threshold(model: BackoffLM, num: Arithmetic) -> Any:
     return fallback(f"α₀ ≈ {a!r} not bracketed within {eps:.2g}")
 
 
+def _max_prob(model: BackoffLM) -> float:
+    """An upper bound on every p(w | s) (level by level: the listed ones, or β times the level below)."""
+    p = float(model.arc_prob[model.arc_ptr[0]:model.arc_ptr[1]].max(initial=0.0))
+    ls = model.level_start
+    for k in range(1, len(ls) - 1):
+        lo, hi = model.arc_ptr[ls[k]], model.arc_ptr[ls[k + 1]]
+        listed = float(model.arc_prob[lo:hi].max(initial=0.0))
+        bow = float(model.backoff_weight[ls[k]:ls[k + 1]].max(initial=0.0))
+        p = max(p, listed, bow * p * (1 + 4 * U))  # b(h) is at any lower level: keep the running maximum
+    return p * (1 + 4 * U)
+
+
 def max_log_prob(model: BackoffLM, num: Arithmetic) -> Any:
     """max_y log p(y) (H_∞ = −max_y log p(y)): lazy Dijkstra on −log p from the start to eos.
 
-    An optimal path visits each live context at most once, so it has at most n_live + 1 arcs, each cost a sum of at
-    most N + 1 logs: with all back-off weights ≤ 1 every term is ≥ 0 and the relative error is at most
+    An optimal path visits each live context at most once, so it has at most n_live + 1 arcs, and at most
+    D/(−log p_max) + 1 when every p(w|s) ≤ p_max < 1 (D ≤ the cost found, up to its rounding); each cost is a sum of
+    at most N + 1 logs: with all back-off weights ≤ 1 every term is ≥ 0 and the relative error is at most
     γ_{(n_live + 1)(N + 2) + 4}; with weights above 1 the terms −log β < 0 add (n_live + 1)·N·max log β times that.
     """
     if num.dps is not None:
@@ -963,7 +976,11 @@ def max_log_prob(model: BackoffLM, num: Arithmetic) -> Any:
     value = _dijkstra(model)
     st = structure(model)
     big = float(np.log(np.maximum(model.backoff_weight, 1.0)).max(initial=0.0))
-    steps = (st.n_live + 1) * (model.order + 2) + 4
+    length = st.n_live + 1
+    p_max = _max_prob(model)
+    if p_max < 1 and value > -math.inf:  # every arc costs ≥ −log p_max, so an optimal path is short
+        length = min(length, int(abs(value) * (1 + 1e-6) / -math.log(p_max)) + 2)
+    steps = length * (model.order + 2) + 4
     err = _gamma(steps) * (abs(value) + 2 * (st.n_live + 1) * model.order * big)
     if value == -math.inf or _acceptable(value, err):
         return value
