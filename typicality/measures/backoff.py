@@ -44,8 +44,9 @@ context, so the full sums are computed root first, one level (context length) at
 * **Spectral radius.** The live transition matrix acts as T x = Π (I − K)⁻¹ G Πᵀ x: a sparse product, then the
   triangular solve z(u) += β z(b(u)) level by level, then the live entries. So ρ(T) (the length-tail rate) and
   ρ(A_α) come from ARPACK (Arnoldi) on this O(listed n-grams) matvec, or a dense eigen-solve for ≤ 200 live
-  states. Σ_y p(y)^α diverges iff ρ(A_α) ≥ 1 (within the same margin 64·ε·n as the dense path); α₀ is the root
-  of ρ(A_α) = 1 in (0, 1) by Brent's method (ρ(A_α) is decreasing and log-convex), 0 when ρ(A_0) ≤ 1.
+  states. Σ_y p(y)^α diverges iff ρ(A_α) ≥ 1, decided by the certified brackets below; α₀ is the root of
+  ρ(A_α) = 1 in (0, 1) by Brent's method on the estimate (ρ(A_α) is decreasing and log-convex), then bracketed;
+  0 when ρ(A_0) ≤ 1.
 * **Reachability and co-reachability** (needed for the live set, ξ and tightness) through the same structure.
   Co-reachability: with W(u) = {w : p(w|u) > 0 and w = eos or δ(u,w) co-reachable},
   |W(s)| = |{w ∈ 𝓛(s) ∩ W-condition}| + [β > 0] (|W(b)| − |{w ∈ 𝓛(s) : q > 0, d(s,w) co-reachable}|), iterated to
