@@ -361,8 +361,10 @@ def test_rows_off_by_the_tolerance_give_the_numbers_as_given_or_a_row_sum_error(
     assert result.mass is None or result.mass >= 0
     if result.mass is not None:
         assert close(result.mass, ref["mass"])
-        if result.tight:
-            assert abs(result.mass - 1) <= 1e-6  # "tight" agrees with the mass reported
+        if result.tight:  # "tight" agrees with the mass reported, and a visible deviation is explained
+            assert abs(result.mass - 1) <= M.accuracy.ROW_EFFECT_MAX
+            if abs(result.mass - 1) > 1e-9:
+                assert result.warnings
     for name in ("entropy", "varentropy", "expected_length"):
         if getattr(result, name) is not None:
             assert close(getattr(result, name), ref[name]), name

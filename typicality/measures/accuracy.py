@@ -22,25 +22,22 @@ the last place). Closed forms and finite sums (Baer's model, finite support) use
 negative entry proves ρ(A_α) > 1), in exact rational arithmetic when p^α is rational, so H_α is never reported as
 ∞ when it is finite, nor finite when it is ∞.
 
-**Rows that do not sum to exactly 1.** A row may miss 1 by up to the model's tolerance (1e-9: room for rounded
-decimals). The measures are those of the numbers as given, and the row-sum *effect* ε_row = ((I − T)⁻¹|δ|)(s₀)
-(δ: each row's deviation from 1; ε_row is the relative change of the mass, and roughly of every measure, if the
-rows were exact) is checked: above REL_TOL a :class:`RowSumWarning` says that results differ from those of any
-exactly normalized version by about ε_row; above ROW_EFFECT_MAX (1e-6, e.g. a loop with p(eos) = 1e-12 and a row
-off by 4e-10) the results would contradict the model (a "tight" model with mass 0.0025, or a negative mass), and
-:class:`RowSumError` is raised instead.
+**Rows that do not sum to exactly 1.** A row may miss 1 by up to the model's tolerance (1e-9 for n-gram JSON
+files: room for rounded decimals; 1e-5 for ARPA files, which print log10 values to ~7 digits). The measures are
+those of the numbers as given, and the row-sum *effect* ε_row = ((I − T)⁻¹|δ|)(s₀) (δ: each row's deviation from
+1; ε_row bounds the change of the mass, and is roughly the relative change of every measure, if the rows were
+exact) is checked:
 
-**ARPA back-off models** (:mod:`typicality.measures.backoff`) are printed with ~7 digits, so their rows miss 1 by
-up to ~3e-6 (tolerance 1e-5) and ε_row ≈ 3e-6 · (E|Y| + 1) ≈ 1e-4 for sentences of a few dozen words: under
-ROW_EFFECT_MAX every real file would be an error. Their limit is ARPA_ROW_EFFECT_MAX = 1e-6
-#: the same for ARPA back-off models, whose files print ~7 digits (see above)
-ARPA_ROW_EFFECT_MAX = 1e-2. ε_row is not an
-accuracy failure — every number is still certified for the numbers as given, and the mass is reported as they give
-it (e.g. 0.99998) — but a statement about which model those numbers describe: below 1e-2 every measure is within
-about 1% of any exactly normalized version's and the warning gives the size; above it (ε_row ≈ 1 or more in the
-cases that motivated the error: mass 0.0025 for a tight model, or Σ_y p(y) diverging), or when the mass would be
-≤ 0, the deviations dominate what the model says and :class:`RowSumError` is raised. Finite-state models keep
-ROW_EFFECT_MAX: their rows are written by hand or by code, where 1e-9 deviations are meant as exact values.
+* above REL_TOL, a :class:`RowSumWarning` says that the results differ from those of any exactly normalized
+  version by about ε_row (every number is still certified for the numbers as given; the mass is reported as they
+  give it, e.g. 0.99998 for an ARPA file, where ε_row ≈ 3e-6·(E|Y| + 1));
+* above ROW_EFFECT_MAX = 1e-2, or when Σ_y p(y) would diverge, the deviations dominate what the model says (the
+  cases that motivated the rule: a loop with p(eos) = 1e-12 and a row off by 4e-10 has ε_row ≈ 400, a "tight"
+  model with mass 0.0025 or a negative one), and :class:`RowSumError` asks for exactly normalized rows (or, for
+  an ARPA file, more printed digits) instead of a number.
+
+One limit for every model: below it each measure is within about 1% of any normalized version's and the warning
+says by how much; the limit is a statement about which model the numbers describe, not about accuracy.
 """
 
 from __future__ import annotations
@@ -54,9 +51,7 @@ REL_TOL = 1e-10
 #: absolute floor of the bound (only matters for values at the bottom of float64's range)
 ABS_TOL = 1e-300
 #: a row-sum effect above this is an error (RowSumError); above REL_TOL a warning
-ROW_EFFECT_MAX = 1e-6
-#: the same for ARPA back-off models, whose files print ~7 digits (see above)
-ARPA_ROW_EFFECT_MAX = 1e-2
+ROW_EFFECT_MAX = 1e-2
 
 CONTRACT = (f"float64 results have |error| ≤ {REL_TOL:g}·|value| + {ABS_TOL:g} (certified; the measure escalates "
             "to ball arithmetic or raises otherwise)")

@@ -81,8 +81,8 @@ the cause. ``dps`` runs on the expanded automaton too, for small models only (a 
 
 Rows sum to 1 only within ~3e-6 in ARPA files (7 printed digits). The measures are those of the numbers as given;
 the row-sum effect ε_row = ((I − T)⁻¹|1 − M₀|)(s₀) is reported as a :class:`RowSumWarning` (the mass differs from
-1 by about that much), and only an effect above ``ARPA_ROW_EFFECT_MAX`` (1e-2) or a mass ≤ 0 is a
-:class:`RowSumError`. The expanded route (fallback, ``dps``) applies the finite-state limit ROW_EFFECT_MAX = 1e-6.
+1 by about that much), and only an effect above ``ROW_EFFECT_MAX`` (1e-2) or a mass ≤ 0 is a
+:class:`RowSumError`; the expanded route (fallback, ``dps``) applies the same rule.
 
 Linear systems: SuperLU on (I − G − K) up to :data:`DIRECT_LIMIT` contexts, GMRES on I − T (the matvec above)
 beyond, each with two steps of iterative refinement on the true residual.
@@ -107,8 +107,8 @@ import scipy.sparse.linalg
 from typicality.measures import finite_state
 from typicality.measures.accuracy import (
     ABS_TOL,
-    ARPA_ROW_EFFECT_MAX,
     REL_TOL,
+    ROW_EFFECT_MAX,
     AccuracyError,
     RowSumError,
     RowSumWarning,
@@ -653,7 +653,7 @@ def _fallback(model: BackoffLM, what: str, cause: str, fn: Callable[[Any], Any])
         note_escalation(what, "expanded automaton (finite-state path)")
         try:
             return fn(expanded(model))
-        except RowSumError as e:  # the finite-state path's stricter ROW_EFFECT_MAX (see accuracy)
+        except RowSumError as e:  # deviations that dominate (see accuracy)
             raise AccuracyError(f"the {what.replace('_', ' ')} cannot be certified in float64 through the back-off "
                                 f"structure ({cause}), and the expanded automaton refuses the rows as printed: {e}"
                                 ) from None
@@ -755,16 +755,16 @@ def _row_report(m: BackoffLM, st: Structure, k: int = 3) -> str:
 def _check_rows(tp: _TPart) -> None:
     """RowSumWarning with the effect of the rows' deviations from 1 (ARPA files print ~7 digits, so every real file
     has them); RowSumError only when the results would contradict the model (mass ≤ 0, or an effect above
-    ARPA_ROW_EFFECT_MAX: see :mod:`typicality.measures.accuracy`)."""
+    ROW_EFFECT_MAX: see :mod:`typicality.measures.accuracy`)."""
     m = tp.m
     mass_value = tp.values.get("mass", (1.0, 0.0))
     effect = tp.effect
     report = _row_report(m, tp.st)
-    if mass_value[0] + mass_value[1] <= 0 or effect > ARPA_ROW_EFFECT_MAX:
+    if mass_value[0] + mass_value[1] <= 0 or effect > ROW_EFFECT_MAX:
         raise RowSumError(
             f"{m.source or 'the back-off model'}: rows miss 1 within the row tolerance {m.tol:g} ({report}), and "
             f"their effect on the results ({effect:.3g} relative; mass {mass_value[0]:.6g}) is more than "
-            f"{ARPA_ROW_EFFECT_MAX:g}: the results would contradict the model. Write the file with more digits.")
+            f"{ROW_EFFECT_MAX:g}: the results would contradict the model. Write the file with more digits.")
     if effect > REL_TOL:
         _warn_at_caller(RowSumWarning(
             f"rows miss 1 within the row tolerance ({report}); ARPA files print log10 values to ~7 digits, and the "
