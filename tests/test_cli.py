@@ -7,6 +7,7 @@ import json
 import math
 import shutil
 import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -133,6 +134,19 @@ def test_bounds_unavailable_and_bad_input(tmp_path, capsys):
 def test_console_script_help():
     out = subprocess.run(["typicality", "measures", "--help"], capture_output=True, text=True, check=True).stdout
     assert "--alpha" in out and "--dps" in out and "--bits" in out and "--json" in out
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(monkeypatch):
+    """`typicality measures ... | head -1`: the reader has gone when the output comes; no BrokenPipeError traceback."""
+    class Gone:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Gone())
+    assert main(["measures", "builtin:example1", "--json"]) == 0
 
 
 TOY_KEYS = {"entropy_aligned", "entropy_prior", "varentropy", "n_typical", "string_spearman", "string_pearson",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 import warnings
@@ -292,9 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("measures", help="exact information measures of an n-gram model",
                        description="Exact measures of a typicality.ngram/1 JSON model, an ARPA back-off model "
-                                   "(KenLM, SRILM, NLTK; .arpa or .arpa.gz), or builtin:c1, builtin:c2, "
-                                   "builtin:example1, builtin:baer): tightness, mass, entropy, varentropy, expected "
-                                   "length, eos bound, length-tail rate and Rényi entropies.")
+                                   "(.arpa or .arpa.gz, as KenLM, SRILM, IRSTLM or typicality's Kneser–Ney "
+                                   "estimator write them) or a built-in example (builtin:"
+                                   + ", builtin:".join(sorted(examples.EXAMPLES)) + "): tightness, mass, entropy, "
+                                   "varentropy, expected length, eos bound, length-tail rate and Rényi entropies, "
+                                   "each certified to the accuracy it prints (see the README).")
     p.add_argument("model", help="path to a typicality.ngram/1 JSON file, an ARPA file (.arpa, .arpa.gz), or "
                                  "builtin:NAME")
     p.add_argument("--alpha", action="append", type=_alpha, metavar="A",
@@ -302,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dps", type=_positive_int, metavar="N", help="compute with mpmath at N decimal digits")
     p.add_argument("--bits", action="store_true", help="report entropies in bits instead of nats")
     p.add_argument("--json", action="store_true", help="print JSON (keys: tight, mass, entropy, varentropy, "
-                                                         "expected_length, eos_bound, renyi, renyi_finite_above)")
+                                                         "expected_length, eos_bound, eos_bounded, length_tail_rate, "
+                                                         "renyi, renyi_finite_above, units, dps, undefined, accuracy, "
+                                                         "warnings)")
     p.set_defaults(func=cmd_measures)
 
     v = sub.add_parser("verify", help="run the claim ledger: every claim of the paper with a verdict and evidence",
@@ -358,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("typicality: interrupted; finished work is kept (rerun the same command to resume)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head, less, ...: stop quietly, as other command-line tools do
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the interpreter flushes stdout at exit)
+        return 0
 
 
 if __name__ == "__main__":

@@ -394,14 +394,14 @@ class BackoffLM(SymbolTable):
         if bad.size:
             s = int(bad[np.argmax(np.abs(total[bad] - 1))])
             name = self.context_of(s)
-            where = "the unigrams (empty context)" if s == 0 else \
+            where = f"{self.source or 'ARPA model'}: the unigrams (empty context)" if s == 0 else \
                 f"{self._where(int(self.context_line[s]), name.split())}: context {name!r}"
             detail = "" if s == 0 else (f" (listed n-grams {listed[s]:.9g}, backed-off mass "
                                         f"{self.backoff_weight[s]:.9g} × {total[self.backoff[s]] - shadow[s]:.9g})")
             raise ArpaFormatError(
                 f"{where}: the next-word probabilities sum to {total[s]:.9g}, not 1 within tol={self.tol:g}{detail}"
                 f"; {len(bad)} context(s) fail. Rows are never renormalized; if the file is printed with fewer "
-                "digits than usual, pass a larger tol")
+                "digits than usual, pass a larger tol (load_arpa(path, tol=1e-4))")
         self.row_sum = total
 
     # ----- I/O ---------------------------------------------------------------------------------------------------
