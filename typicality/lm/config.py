@@ -114,7 +114,7 @@ ADAPTOR_DTYPES = ("float64", "float32")
 PROMPT_EXTRACTORS = ("hh_first_human_turn", "prompt", "text")
 #: how a reward model is read: "auto" (a sequence-classification model with one label) or "safe-rlhf-score"
 #: (PKU safe-rlhf's LlamaForScore, the paper's ethz-spylab/reward_model: the score at the last token)
-REWARD_KINDS = ("auto", "safe-rlhf-score")
+REWARD_KINDS = ("auto", "safe-rlhf-score", "vader")
 
 
 def _type_error(where: str, expected: str, value: Any) -> ValueError:

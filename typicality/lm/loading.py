@@ -772,7 +772,10 @@ def _reward_function(spec: str) -> FunctionReward | None:
 
 #: the kinds of reward model :func:`load_reward` reads: "auto" (sequence classification with one label) and
 #: "safe-rlhf-score" (PKU safe-rlhf's LlamaModelForScore, the score at the last token)
-REWARD_KINDS = ("auto", "safe-rlhf-score")
+REWARD_KINDS = ("auto", "safe-rlhf-score", "vader")
+
+#: the one spec of the reward kind "vader" (VADER's sentiment score, typicality.lm.mini.reward)
+VADER_SPEC = "vader"
 
 #: the checkpoint files a safe-rlhf score head is read from, in the order transformers prefers them
 _CHECKPOINT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -787,6 +790,16 @@ def _check_reward_kind(kind: Any) -> None:
 def _check_reward_spec_text(spec: Any) -> None:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"reward spec must be 'module:function', 'file.py:function' or a model, got {spec!r}")
+
+
+def _vader_reward(spec: str) -> FunctionReward:
+    """The reward kind "vader": VADER's compound score of ``prompt + continuation``, in [-1, 1]."""
+    if spec != VADER_SPEC:
+        raise ValueError(f"reward spec must be {VADER_SPEC!r} for kind 'vader', got {spec!r}")
+    from typicality.lm.mini.reward import _analyzer, vader_pair_reward
+
+    _analyzer()  # a missing vaderSentiment is an ImportError naming it, here rather than at the first call
+    return FunctionReward(vader_pair_reward, VADER_SPEC)
 
 
 def _reward_config(spec: str, source: _Source, kind: str, kwargs: dict[str, Any]) -> Any:
@@ -914,6 +927,9 @@ def check_reward_spec(spec: str, *, kind: str = "auto", trust_remote_code: bool 
     """
     _check_reward_kind(kind)
     _check_reward_spec_text(spec)
+    if kind == "vader":
+        _vader_reward(spec)
+        return
     if _reward_function(spec) is not None:
         return
     source = _locate(spec, revision=revision, allow_gguf=False)
@@ -946,6 +962,9 @@ def load_reward(spec: str, *, kind: str = "auto", device: str | torch.device = "
         through the index or not) and checked first, then the backbone is loaded with ``AutoModel`` (a
         ``LlamaModel`` for ``model_type`` "llama"; its weights are the checkpoint's under ``model.``): a backbone
         weight missing from the checkpoint, which transformers would initialize at random, is a ``ValueError``.
+      - "vader": ``spec`` must be ``"vader"``; VADER's sentiment compound score of ``prompt + continuation``, in
+        [-1, 1], as a :class:`FunctionReward` (:mod:`typicality.lm.mini.reward`; needs the vaderSentiment
+        package, else an ``ImportError`` naming it). No model is loaded.
 
       ``device``, ``dtype``, ``trust_remote_code`` and ``revision`` apply to the model only, and so do
       ``batch_size`` and ``max_length`` (checked before anything is loaded). Any other ``kind`` is a
@@ -958,6 +977,8 @@ def load_reward(spec: str, *, kind: str = "auto", device: str | torch.device = "
     """
     _check_reward_kind(kind)
     _check_reward_spec_text(spec)
+    if kind == "vader":
+        return _vader_reward(spec)
     function = _reward_function(spec)
     if function is not None:
         return function
