@@ -111,6 +111,20 @@ def test_pairs_are_ordered_untied_and_deterministic(prior):
     assert few == pairs[:3]                                 # stops once n_pairs are kept
 
 
+def test_pairs_can_score_prompt_plus_continuation(prior):
+    seen = []
+
+    def recording_vader(texts):
+        seen.extend(texts)
+        return vader(texts)
+
+    pairs = make_preference_pairs(prior, PROMPTS, recording_vader, n_pairs=100, max_draws=24, max_new_tokens=6,
+                                  seed=3, with_prompt=True)
+    assert len(seen) == 48 and all(t.startswith(PROMPTS[(k // 2) % len(PROMPTS)]) for k, t in enumerate(seen))
+    for pair in pairs:
+        assert vader([pair["prompt"] + pair["chosen"]])[0] == pair["chosen_reward"]
+
+
 def test_pairs_reject_all_ties_and_bad_input(prior):
     with pytest.raises(ValueError, match="no preference pairs left after dropping ties"):
         make_preference_pairs(prior, PROMPTS, lambda texts: np.zeros(len(texts)), n_pairs=4, max_new_tokens=4,

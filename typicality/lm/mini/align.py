@@ -118,16 +118,17 @@ def _torch_threads(threads: int) -> Iterator[None]:
 
 
 def make_preference_pairs(model_dir: str | Path, prompts: Sequence[str], reward_fn: RewardFn, *, n_pairs: int,
-                          max_new_tokens: int, seed: int, max_draws: int | None = None,
-                          batch_size: int = 64) -> list[dict]:
+                          max_new_tokens: int, seed: int, max_draws: int | None = None, batch_size: int = 64,
+                          with_prompt: bool = False) -> list[dict]:
     """Preference pairs for DPO: two continuations per prompt sampled from the model, ordered by the reward.
 
     Prompts are taken in turn (``prompts[i % len(prompts)]`` for the i-th draw); each draw samples two
     continuations y₁, y₂ ~ p(· | x) (ancestral sampling at temperature 1, at most ``max_new_tokens`` tokens, cut at
-    eos), scores their decoded texts with ``reward_fn`` and keeps the pair ordered by reward: ``chosen`` the higher,
-    ``rejected`` the lower. Pairs with equal rewards are dropped (a tie carries no preference). Draws continue until
-    ``n_pairs`` pairs are kept or ``max_draws`` draws (default ``4 * n_pairs``) are spent, so fewer than ``n_pairs``
-    may come back; none at all is a ``ValueError``.
+    eos), scores their decoded texts with ``reward_fn`` (the continuation alone, or ``prompt + continuation`` if
+    ``with_prompt``, as the study's ``vader_pair_reward`` does) and keeps the pair ordered by reward: ``chosen``
+    the higher, ``rejected`` the lower. Pairs with equal rewards are dropped (a tie carries no preference). Draws
+    continue until ``n_pairs`` pairs are kept or ``max_draws`` draws (default ``4 * n_pairs``) are spent, so fewer
+    than ``n_pairs`` may come back; none at all is a ``ValueError``.
 
     Deterministic for a ``seed`` (the global torch generator is forked, not reseeded). Returns dicts with keys
     ``prompt``, ``chosen``, ``rejected`` (continuation texts, without the prompt), ``chosen_reward`` and
@@ -166,7 +167,8 @@ def make_preference_pairs(model_dir: str | Path, prompts: Sequence[str], reward_
                                  top_k=0, top_p=1.0, max_new_tokens=max_new_tokens, num_return_sequences=2,
                                  pad_token_id=pad, eos_token_id=eos)
             texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
-            rewards = _rewards(reward_fn, texts)
+            scored = [batch[k // 2] + t for k, t in enumerate(texts)] if with_prompt else texts
+            rewards = _rewards(reward_fn, scored)
             for j, prompt in enumerate(batch):
                 (a, b), (ra, rb) = texts[2 * j:2 * j + 2], rewards[2 * j:2 * j + 2]
                 if ra == rb:
@@ -255,14 +257,15 @@ def _first_last(rows: list[dict], key: str) -> tuple[float | None, float | None]
 
 def train_rloo(prior_dir: str | Path, prompts: Sequence[str], reward_fn: RewardFn, out_dir: str | Path, *,
                beta: float, steps: int, generations: int, max_new_tokens: int, lr: float, seed: int, threads: int,
-               prompts_per_step: int = 4, save_steps: int | None = None, logging_steps: int | None = None,
-               progress: bool = True, callbacks: Sequence[Any] = ()) -> dict:
+               prompts_per_step: int = 4, with_prompt: bool = False, save_steps: int | None = None,
+               logging_steps: int | None = None, progress: bool = True, callbacks: Sequence[Any] = ()) -> dict:
     """The RLHF analogue: fine-tune the prior by KL-regularized RL (TRL's ``RLOOTrainer``) towards ``reward_fn``.
 
     Each step samples ``generations`` completions (≤ ``max_new_tokens`` tokens, temperature 1) for each of
-    ``prompts_per_step`` prompts, scores the completion texts with ``reward_fn``, subtracts β times the per-sequence
-    KL estimate to the frozen prior, and takes a policy-gradient step with the leave-one-out baseline. ``beta`` must
-    be > 0 (a ``ValueError`` otherwise): the aligned model is then an approximation of p(y | x)·exp(r/β).
+    ``prompts_per_step`` prompts, scores the completion texts with ``reward_fn`` (``prompt + completion`` if
+    ``with_prompt``), subtracts β times the per-sequence KL estimate to the frozen prior, and takes a
+    policy-gradient step with the leave-one-out baseline. ``beta`` must be > 0 (a ``ValueError`` otherwise): the
+    aligned model is then an approximation of p(y | x)·exp(r/β).
 
     ``out_dir`` is the stage folder (:func:`.cache.stage_dir`): if it is already done, its recorded metrics are
     returned and nothing is trained; a run stopped part-way resumes from its last checkpoint (every ``save_steps``).
@@ -293,7 +296,8 @@ def train_rloo(prior_dir: str | Path, prompts: Sequence[str], reward_fn: RewardF
     from trl import RLOOConfig, RLOOTrainer
 
     def reward(prompts: list[str], completions: list[str], **_: Any) -> list[float]:
-        return _rewards(reward_fn, list(completions)).tolist()
+        texts = [p + c for p, c in zip(prompts, completions, strict=True)] if with_prompt else list(completions)
+        return _rewards(reward_fn, texts).tolist()
 
     reward.__name__ = getattr(reward_fn, "__name__", "reward")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -313,7 +317,8 @@ def train_rloo(prior_dir: str | Path, prompts: Sequence[str], reward_fn: RewardF
     reward_first, reward_final = _first_last(rows, "reward")
     kl_first, kl_final = _first_last(rows, "kl")
     info = {"method": "rloo", "prior": str(prior_dir), "beta": beta, "steps": steps, "generations": generations,
-            "prompts_per_step": prompts_per_step, "max_new_tokens": max_new_tokens, "lr": lr, "seed": seed,
+            "prompts_per_step": prompts_per_step, "with_prompt": bool(with_prompt), "max_new_tokens": max_new_tokens,
+            "lr": lr, "seed": seed,
             "seconds": seconds, "resumed_from_step": resumed, "reward_first": reward_first,
             "reward_final": reward_final, "kl_first": kl_first, "kl_final": kl_final,
             "loss_final": _first_last(rows, "loss")[1], "history": rows}
