@@ -193,6 +193,8 @@ def test_prior_resumes_to_the_uninterrupted_run(small_tokenizer, fortunes, tmp_p
 
     with pytest.raises(KeyboardInterrupt):                            # dies after step 7; last checkpoint: step 6
         train_prior(*args, tmp_path / "resumed", steps=10, callback=interrupt, **TINY)
+    with pytest.raises(ValueError, match=r"other settings \(lr\)"):
+        train_prior(*args, tmp_path / "resumed", steps=10, **{**TINY, "lr": 0.5})
     resumed = train_prior(*args, tmp_path / "resumed", steps=10, **TINY)
     assert resumed["resumed_from"] == 6 and full["resumed_from"] is None
     # same batches (seeded by step), same operations on the same numbers, one thread: bit-identical

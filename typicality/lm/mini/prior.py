@@ -12,8 +12,8 @@ Optimizer: AdamW (betas 0.9, 0.95, weight decay 0.1 on matrices only), a linear 
 a cosine decay to 10 % of ``lr``; gradients clipped to norm 1.
 
 Checkpoint (``checkpoint.pt`` in ``out_dir``, written to a temporary file then ``os.replace``): model, optimizer,
-scheduler, torch RNG state and the step, every ``checkpoint_every`` steps and when a call stops early
-(``max_steps_this_call``). At the end the model and tokenizer are saved with ``save_pretrained(out_dir)`` (so
+scheduler, torch RNG state, the step and the settings (a resume with other settings is a ``ValueError``), every
+``checkpoint_every`` steps and when a call stops early (``max_steps_this_call``). At the end the model and tokenizer are saved with ``save_pretrained(out_dir)`` (so
 :func:`typicality.lm.loading.load_causal_lm` loads the folder), ``prior_info.json`` records the result, and the
 checkpoint is deleted; a call on a finished folder returns that record without training.
 
@@ -181,14 +181,18 @@ def train_prior(train_texts: Sequence[str], held_out_texts: Sequence[str], token
         optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                                        {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(warmup, steps))
+        hyper = {"layers": layers, "dim": dim, "heads": heads, "context": context, "batch_size": batch_size, "lr": lr,
+                 "warmup": warmup, "weight_decay": weight_decay, "dropout": dropout, "seed": seed, "steps": steps,
+                 "train_tokens": int(train_blocks.numel())}
         step, resumed_from, spent = 0, None, 0.0
         recent: list[float] = []
         ckpt_path = out / CHECKPOINT_FILE
         if ckpt_path.is_file():
             ckpt = torch.load(ckpt_path, weights_only=False)
-            if ckpt["config"] != config.to_dict() or ckpt["steps"] != steps or ckpt["seed"] != seed:
-                raise ValueError(f"checkpoint {ckpt_path} was written by another configuration (model, steps or "
-                                 "seed); delete it or use another out_dir")
+            if ckpt["hyper"] != hyper:
+                differ = sorted(k for k in hyper if ckpt["hyper"].get(k) != hyper[k])
+                raise ValueError(f"checkpoint {ckpt_path} was written with other settings ({', '.join(differ)}); "
+                                 "delete it or use another out_dir")
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
@@ -201,7 +205,7 @@ def train_prior(train_texts: Sequence[str], held_out_texts: Sequence[str], token
         def checkpoint() -> None:
             _atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                 "scheduler": scheduler.state_dict(), "rng_state": torch.get_rng_state(),
-                                "step": step, "config": config.to_dict(), "steps": steps, "seed": seed,
+                                "step": step, "hyper": hyper,
                                 "train_seconds": spent + time.perf_counter() - started, "recent": recent},
                                ckpt_path)
 
@@ -249,10 +253,7 @@ def train_prior(train_texts: Sequence[str], held_out_texts: Sequence[str], token
                 "parameters": sum(p.numel() for p in model.parameters()),
                 "tokens_per_step": batch_size * context, "train_tokens": int(train_blocks.numel()),
                 "held_out_tokens": int(held_blocks.numel()), "resumed_from": resumed_from,
-                "threads": torch.get_num_threads(),
-                "config": {"layers": layers, "dim": dim, "heads": heads, "context": context, "batch_size": batch_size,
-                           "lr": lr, "warmup": warmup, "weight_decay": weight_decay, "dropout": dropout,
-                           "seed": seed}}
+                "threads": torch.get_num_threads(), "config": hyper}
         atomic_write_text(info_path, json.dumps(info, indent=2, sort_keys=True) + "\n")
         if ckpt_path.exists():
             ckpt_path.unlink()
