@@ -15,7 +15,8 @@ Checkpoint (``checkpoint.pt`` in ``out_dir``, written to a temporary file then `
 scheduler, torch RNG state, the step and the settings (a resume with other settings is a ``ValueError``), every
 ``checkpoint_every`` steps and when a call stops early (``max_steps_this_call``). At the end the model and
 tokenizer are saved with ``save_pretrained(out_dir)`` (so :func:`typicality.lm.loading.load_causal_lm` loads the
-folder), ``prior_info.json`` records the result, and the checkpoint is deleted; a call on a finished folder returns that record without training.
+folder), ``prior_info.json`` records the result, and the checkpoint is deleted; a call on a finished folder
+returns that record without training.
 
 Losses are in nats per predicted token.
 """
