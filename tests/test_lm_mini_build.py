@@ -1,0 +1,76 @@
+"""The miniature end to end at its CI size (tiny models, a reduced grid): every stage runs, the outputs are complete
+and consistent, a second run reuses everything, a changed configuration is refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from typicality.lm.mini.build import build_models, run_mini, sizes
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mini")
+    return root, run_mini(root, "ci")
+
+
+def test_every_stage_and_scheme_is_there(mini):
+    root, r = mini
+    assert set(r["training"]) == {"corpus", "tokenizer", "prior", "rloo", "pairs", "dpo"}
+    for info in r["training"].values():
+        assert info["stage_seconds"] >= 0
+    schemes = {s["name"] for s in r["studies"]["rlhf"]["schemes"]}
+    assert schemes == {s["name"] for s in r["studies"]["dpo"]["schemes"]} and len(schemes) == 3
+    for study in r["studies"].values():
+        drawn = 3 * study["n_prompts"] * r["sizes"]["study"]["samples_per_prompt"]  # 3 schemes
+        assert study["n_prompts"] == r["training"]["corpus"]["prompts"]
+        assert study["n_strings"] + study["n_capped"] == drawn
+        for s in study["schemes"]:
+            assert 0 <= s["acceptance_rate"] <= 1
+    # the run's summary holds the studies' own results
+    for name in ("rlhf", "dpo"):
+        on_disk = json.loads((root / f"study-{name}" / "results.json").read_text())
+        assert on_disk["schemes"] == r["studies"][name]["schemes"]
+
+
+def test_dpo_secret_reward_is_the_log_ratio_of_the_two_models(mini):
+    """r = β·(log p_dpo − log p_prior) per string, so avg log p_prior + avg r/β = avg log p_dpo on every corpus."""
+    import pandas as pd
+
+    root, r = mini
+    beta = r["sizes"]["dpo"]["beta"]
+    d = pd.read_parquet(root / "study-dpo" / "samples.parquet")
+    np.testing.assert_allclose(d["reward"], beta * (d["logp_aligned"] - d["logp_prior"]), rtol=1e-9, atol=1e-12)
+    for _, g in d.groupby("scheme"):
+        assert g["logp_prior"].mean() + g["reward"].mean() / beta == pytest.approx(g["logp_aligned"].mean(),
+                                                                                   rel=1e-9, abs=1e-9)
+
+
+def test_rlhf_reward_is_vader_in_its_bounds(mini):
+    import pandas as pd
+
+    root, _ = mini
+    d = pd.read_parquet(root / "study-rlhf" / "samples.parquet")
+    assert d["reward"].between(-1, 1).all()
+
+
+def test_second_run_reuses_every_stage_and_a_changed_config_is_refused(mini):
+    root, first = mini
+    logs: list[str] = []
+    again = build_models(root, sizes("ci"), log=logs.append)
+    assert all("done earlier" in line for line in logs) and len(logs) == 6
+    assert again["info"] == first["training"]
+    changed = sizes("ci")
+    changed["prior"]["steps"] += 1
+    with pytest.raises(ValueError, match=r"stage 'prior'.*steps.*--force"):
+        build_models(root, changed)
+
+
+def test_prompts_that_do_not_fit_the_context_are_refused(tmp_path):
+    s = sizes("ci")
+    s["study"]["max_new_tokens"] = 60
+    with pytest.raises(ValueError, match=r"study.max_new_tokens = 60 plus the longest prompt"):
+        build_models(tmp_path, s)
