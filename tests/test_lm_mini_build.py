@@ -74,3 +74,22 @@ def test_prompts_that_do_not_fit_the_context_are_refused(tmp_path):
     s["study"]["max_new_tokens"] = 60
     with pytest.raises(ValueError, match=r"study.max_new_tokens = 60 plus the longest prompt"):
         build_models(tmp_path, s)
+
+
+def test_cli_lists_the_mini_presets_and_refuses_overrides(capsys):
+    from typicality.cli import main
+
+    assert main(["lm", "presets"]) == 0
+    out = capsys.readouterr().out
+    assert "mini " in out and "mini-ci" in out
+    assert main(["lm", "run", "mini-ci", "--out", "unused", "--set", "sampling.seed=1"]) == 2
+    assert "do not apply to the 'mini-ci' preset" in capsys.readouterr().err
+
+
+def test_full_size_fits_the_prior_context_and_runs_the_paper_grid():
+    from typicality.lm.mini.build import paper_schemes
+
+    full = sizes("full")
+    assert full["study"]["schemes"] == "paper" and len(paper_schemes()) == 7  # 6 adaptors × 5 temperatures + 1
+    for stage in ("rloo", "pairs", "study"):
+        assert full[stage]["max_new_tokens"] + 16 <= full["prior"]["context"]

@@ -27,10 +27,36 @@ def _progress_factory() -> Any:
     return make
 
 
+#: presets that train their own models first (typicality.lm.mini.build), and the size each runs
+MINI_PRESETS = {"mini": "full", "mini-ci": "ci"}
+
+
+def cmd_mini(args: argparse.Namespace) -> int:
+    from typicality.lm.mini.build import run_mini
+
+    if args.set or args.device is not None:
+        raise ValueError(f"--set and --device do not apply to the {args.config!r} preset: it trains its own models on "
+                         "the CPU, with the sizes of typicality.lm.mini.build.SIZES (use run_mini with your own sizes)")
+    r = run_mini(args.out, MINI_PRESETS[args.config], force=args.force, progress=_progress_factory(),
+                 log=lambda msg: print(f"typicality: {msg}", file=sys.stderr))
+    if args.json:
+        print(jsonio.dumps(r))
+        return 0
+    for name, info in r["training"].items():
+        print(f"{name:<10} {info['stage_seconds']:8.1f} s")
+    for name, study in r["studies"].items():
+        print(f"\nstudy {name} ({r['study_seconds'][name]['total']:.1f} s)")
+        print(format_summary(study, f"{args.out}/study-{name}"))
+    print(f"\nwrote {args.out}/mini.json; total {r['seconds']:.1f} s")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from typicality.lm.config import load_config
     from typicality.lm.study import run_study
 
+    if args.config in MINI_PRESETS:
+        return cmd_mini(args)
     overrides = list(args.set or [])
     if args.device is not None:
         overrides.append(f'models.device="{args.device}"')
@@ -79,6 +105,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
         config = load_config(name)
         first = preset_text(name).lstrip().splitlines()[0].lstrip("# ").strip()
         print(f"{name:<14} {len(config.schemes):>3} schemes  {first}")
+    print(f"{'mini':<14} {31:>3} schemes  The offline miniature: a GPT-2 prior, RLOO and DPO models trained on the "
+          "FreeBSD fortunes on CPU, VADER reward, both studies")
+    print(f"{'mini-ci':<14} {3:>3} schemes  The miniature at tiny sizes (an end-to-end check in about a minute)")
     return 0
 
 
@@ -91,7 +120,8 @@ def add_parser(sub: Any) -> None:
     lsub = lm.add_subparsers(dest="lm_command", required=True)
     r = lsub.add_parser("run", help="run or resume a study", description="Run (or resume) a study from a TOML config "
                         "or a preset. Results: DIR/samples.parquet, results.json, figure.png, report.md.")
-    r.add_argument("config", help="a .toml config file or a preset name (typicality lm presets)")
+    r.add_argument("config", help="a .toml config file or a preset name (typicality lm presets); the presets mini "
+                                  "and mini-ci train their own models first (the offline miniature)")
     r.add_argument("--out", required=True, metavar="DIR", help="the run directory (resumed if it holds this config)")
     r.add_argument("--device", help="cpu | cuda | cuda:N | mps | auto (overrides models.device)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
