@@ -32,6 +32,7 @@ import math
 import numbers
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,13 +104,18 @@ def _rewards(reward_fn: RewardFn, texts: list[str]) -> np.ndarray:
 
 @contextmanager
 def _torch_threads(threads: int) -> Iterator[None]:
-    """Run with ``threads`` intra-op torch threads, restoring the previous number afterwards."""
+    """Run with ``threads`` intra-op torch threads, restoring the previous number afterwards.
+
+    Also silences transformers' deprecation of ``is_gradient_checkpointing``, which TRL calls on every step.
+    """
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*", category=FutureWarning)
+            yield
     finally:
         torch.set_num_threads(before)
 
