@@ -135,6 +135,8 @@ def test_pairs_reject_all_ties_and_bad_input(prior):
         make_preference_pairs(prior, [], vader, n_pairs=2, max_new_tokens=4, seed=0)
     with pytest.raises(ValueError, match="one value per text"):
         make_preference_pairs(prior, PROMPTS, lambda texts: [0.5], n_pairs=2, max_new_tokens=4, seed=0)
+    with pytest.raises(ValueError, match=r"max_new_tokens=1100 does not fit: .* 1024 positions"):
+        make_preference_pairs(prior, PROMPTS, vader, n_pairs=2, max_new_tokens=1100, seed=0)
     with pytest.raises(ValueError, match="model_dir"):
         make_preference_pairs(prior.parent / "nothing", PROMPTS, vader, n_pairs=2, max_new_tokens=4, seed=0)
 

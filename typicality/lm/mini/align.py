@@ -92,6 +92,26 @@ def _model_dir(name: str, value: Any) -> Path:
     return path
 
 
+def _positions(model_dir: Path) -> int | None:
+    """How many positions the model's config allows (GPT-2's ``n_positions``), None if it does not say."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(model_dir))
+    value = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+    return int(value) if value else None
+
+
+def _check_fits(model_dir: Path, tokenizer: Any, prompts: list[str], max_new_tokens: int) -> None:
+    """``ValueError`` if the longest prompt plus ``max_new_tokens`` exceeds the model's positions."""
+    positions = _positions(model_dir)
+    if positions is None:
+        return
+    longest = max(len(tokenizer(p)["input_ids"]) for p in prompts)
+    if longest + max_new_tokens > positions:
+        raise ValueError(f"max_new_tokens={max_new_tokens} does not fit: the longest prompt has {longest} tokens and "
+                         f"{str(model_dir)!r} has {positions} positions (at most {positions - longest} new tokens)")
+
+
 def _rewards(reward_fn: RewardFn, texts: list[str]) -> np.ndarray:
     """``reward_fn(texts)`` as a float64 array, checked for one finite value per text."""
     values = np.asarray(reward_fn(texts), dtype=np.float64)
@@ -156,6 +176,7 @@ def make_preference_pairs(model_dir: str | Path, prompts: Sequence[str], reward_
 
     lm = load_causal_lm(str(model_dir), device="cpu", dtype="float32")
     tokenizer, model = lm.tokenizer, lm.model
+    _check_fits(model_dir, tokenizer, prompts, max_new_tokens)
     pad = lm.pad_token_id if lm.pad_token_id is not None else 0
     eos = list(lm.eos_token_ids) or None
     pairs: list[dict] = []
@@ -309,6 +330,7 @@ def train_rloo(prior_dir: str | Path, prompts: Sequence[str], reward_fn: RewardF
     out_dir.mkdir(parents=True, exist_ok=True)
     with _torch_threads(threads):
         tokenizer = AutoTokenizer.from_pretrained(str(prior_dir))
+        _check_fits(prior_dir, tokenizer, prompts, max_new_tokens)
         args = RLOOConfig(
             **_common_args(out_dir, steps=steps, lr=lr, seed=seed, batch_size=prompts_per_step * generations,
                            save_steps=save_steps, logging_steps=logging_steps, progress=progress),
@@ -357,7 +379,8 @@ def train_dpo(prior_dir: str | Path, pairs: Sequence[dict], out_dir: str | Path,
     The loss is −log σ(β·[(log π(y_w|x) − log p(y_w|x)) − (log π(y_l|x) − log p(y_l|x))]) with the prior p frozen as
     the reference, so the trained model carries the implicit reward r = β·(log π − log p) that the study reads back
     (``secret_reward_beta = beta``). ``pairs`` as made by :func:`make_preference_pairs` (only ``prompt``, ``chosen``
-    and ``rejected`` are used); ``beta`` must be > 0.
+    and ``rejected`` are used); ``beta`` must be > 0. A pair longer than the prior's positions once re-tokenized
+    (a decoded sample need not re-tokenize to the ids it was sampled as) keeps its start.
 
     Stage folder, resumption, ``callbacks`` and ``progress`` as in :func:`train_rloo`. Returns (and records in
     ``DONE``) ``method``, ``beta``, ``steps``, ``pairs``, ``seconds``, ``resumed_from_step``, ``loss_first``/
@@ -387,7 +410,9 @@ def train_dpo(prior_dir: str | Path, pairs: Sequence[dict], out_dir: str | Path,
         args = DPOConfig(
             **_common_args(out_dir, steps=steps, lr=lr, seed=seed, batch_size=batch_size, save_steps=save_steps,
                            logging_steps=logging_steps, progress=progress),
+            # a sampled continuation may re-tokenize longer than it was sampled: cut the end at the model's positions
             beta=beta, loss_type=["sigmoid"], model_init_kwargs={"dtype": "float32"},
+            max_length=_positions(prior_dir) or 1024, truncation_mode="keep_start",
         )
         trainer = DPOTrainer(model=str(prior_dir), args=args, train_dataset=data, processing_class=tokenizer,
                              callbacks=list(callbacks) or None)
