@@ -596,63 +596,62 @@ class _TFloat:
         return self.values[name]
 
 
-class _TArb:
-    """The T-measures as certified balls at one precision (None where this precision does not suffice)."""
+def _ball_diagonal(P: Prepared, num: Any, p: np.ndarray) -> np.ndarray:
+    """The diagonal of I − T in balls without cancellation: slack + Σ off-diagonal arcs (the slack exact), or,
+    where rows sum to more than 1 (negative slack), 1 − Σ self-loops exactly."""
+    off = P.inner & ~P.self_loop
+    offsum = _per_state(P.n, P.src[off], p[off])
+    diag = np.empty(P.n, dtype=object)
+    for i in range(P.n):
+        if P.slack[i] >= 0:
+            diag[i] = num.scalar(P.slack[i]) + offsum[i]
+        else:
+            loops = sum((P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()), Fraction(0))
+            diag[i] = num.scalar(1 - loops)
+    return diag
+
+
+class _TBalls:
+    """The T-measures as certified balls at one precision (None where this precision does not suffice): the
+    right-hand sides and their read-out, shared by the dense and the sparse solver (``_solve``: subclasses)."""
+
+    P: Prepared
+    prec: int
+    p: np.ndarray
+    logp: np.ndarray
 
     def __init__(self, P: Prepared, prec: int) -> None:
         self.P, self.prec = P, prec
         self.values: dict[str, Any] = {}
-        self.ok = False  # ρ(T) < 1 certified
-        self.divergent = False  # ρ(T) > 1 certified (rows summing to more than 1)
-        n, inner = P.n, P.inner
-        with Arb.context(prec) as num:
-            p = num.array(P.p)
-            logp = num.log_fractions(P.p)
-            self.logp = logp
-            A = flint.arb_mat(n, n)
-            for i, j, x in zip(P.src[inner].tolist(), P.dst[inner].tolist(), p[inner], strict=True):
-                if i != j:
-                    A[i, j] -= x
-            for i in range(n):
-                if P.slack[i] >= 0:
-                    A[i, i] = num.scalar(P.slack[i]) - sum((A[i, j] for j in range(n) if j != i), flint.arb(0))
-                else:
-                    loops = sum((P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()), Fraction(0))
-                    A[i, i] = num.scalar(1 - loops)
-            self.A = A
-            terms = -p * logp
-            c = _per_state(n, P.src, terms)
-            ones = np.array([flint.arb(1)] * n, dtype=object)
-            cols = [ones, c, num.array(P.cont), num.array([abs(d) for d in P.delta]),
-                    num.array(P.delta if P.tight else P.eos)]
-            X = num.solve(A, cols)
-            if X is None or P.start is None:
-                return
-            ones = X[0]
-            if all(x > 0 for x in ones):
-                self.ok = True
-            elif any(x < 0 for x in ones):
-                self.divergent = True
-                return
-            else:
-                return
-            s0 = P.start
-            self.h = X[1]
-            self.values["entropy"] = X[1][s0]
-            self.values["expected_length"] = X[2][s0]
-            self.effect = X[3][s0]
-            self.values["mass"] = (1 - X[4][s0]) if P.tight else X[4][s0]
+        self.ok = False  # ρ(T) < 1 certified and every solve enclosed
+
+    def _solve(self, cols: list[np.ndarray]) -> list[np.ndarray] | None:
+        raise NotImplementedError
+
+    def _columns(self, num: Any) -> list[np.ndarray]:
+        """c (local entropies), the continuation mass, |δ| and δ (tight) or e (not tight)."""
+        P = self.P
+        c = _per_state(P.n, P.src, -self.p * self.logp)
+        return [c, num.array(P.cont), num.array([abs(d) for d in P.delta]), num.array(P.delta if P.tight else P.eos)]
+
+    def _read(self, X: list[np.ndarray]) -> None:
+        s0 = self.P.start
+        self.ok = True
+        self.h = X[0]
+        self.values["entropy"] = X[0][s0]
+        self.values["expected_length"] = X[1][s0]
+        self.effect = X[2][s0]
+        self.values["mass"] = (1 - X[3][s0]) if self.P.tight else X[3][s0]
 
     def varentropy(self) -> Any:
         if "varentropy" not in self.values:
             P = self.P
             with Arb.context(self.prec) as num:
-                p = num.array(P.p)
                 dev = _deviation(P, self.h, self.logp, flint.arb(0))
-                d = _per_state(P.n, P.src, p * dev * dev)
+                d = _per_state(P.n, P.src, self.p * dev * dev)
                 if not P.exact_rows:
                     d = d + self.h * self.h * num.array(P.delta)
-                X = num.solve(self.A, [d])
+                X = self._solve([d])
                 self.values["varentropy"] = None if X is None else X[0][P.start]
         return self.values["varentropy"]
 
@@ -662,6 +661,36 @@ class _TArb:
         if name == "varentropy":
             return self.varentropy()
         return self.values[name]
+
+
+class _TArb(_TBalls):
+    """Dense: one ``arb_mat`` solve (O(n³) ball operations); also certifies ρ(T) < 1, or > 1 (``divergent``: rows
+    summing to more than 1), from the sign of (I − T)⁻¹1."""
+
+    def __init__(self, P: Prepared, prec: int) -> None:
+        super().__init__(P, prec)
+        self.divergent = False
+        n, inner = P.n, P.inner
+        with Arb.context(prec) as num:
+            self.p, self.logp = num.array(P.p), num.log_fractions(P.p)
+            A = flint.arb_mat(n, n)
+            for i, j, x in zip(P.src[inner].tolist(), P.dst[inner].tolist(), self.p[inner], strict=True):
+                if i != j:
+                    A[i, j] -= x
+            for i, d in enumerate(_ball_diagonal(P, num, self.p)):
+                A[i, i] = d
+            self.A = A
+            X = self._solve([np.array([flint.arb(1)] * n, dtype=object), *self._columns(num)])
+            if X is None or P.start is None:
+                return
+            if any(x < 0 for x in X[0]):
+                self.divergent = True
+            elif all(x > 0 for x in X[0]):
+                self._read(X[1:])
+
+    def _solve(self, cols: list[np.ndarray]) -> list[np.ndarray] | None:
+        with Arb.context(self.prec) as num:
+            return num.solve(self.A, cols)
 
 
 # ----- certified solves at scale: mixed-precision iterative refinement ----------------------------------------------
@@ -780,68 +809,30 @@ def _refined_solve(fsys: _FloatSystem, op: _BallOperator, b: np.ndarray, max_ste
     return np.array([flint.arb(xi.mid(), (t * ui).upper()) for xi, ui in zip(x, uh, strict=True)], dtype=object)
 
 
-class _TRefined:
-    """The T-measures as certified balls at one precision by sparse refinement on the float64 system (O(arcs)
-    ball operations per step; ``ok`` False when the float system has no certificate)."""
+class _TRefined(_TBalls):
+    """Sparse: refinement on the float64 system (O(arcs) ball operations per step; ``ok`` False when the float
+    system has no certificate)."""
 
     def __init__(self, P: Prepared, prec: int) -> None:
-        self.P, self.prec = P, prec
-        self.values: dict[str, Any] = {}
-        self.ok = False
+        super().__init__(P, prec)
         tf = _t_float(P)
         if not tf.sys.refinable or P.start is None:
             return
         self.fsys = tf.sys
-        n, inner = P.n, P.inner
-        off = inner & ~P.self_loop
+        off = P.inner & ~P.self_loop
         with Arb.context(prec) as num:
-            p = num.array(P.p)
-            logp = num.log_fractions(P.p)
-            self.p, self.logp = p, logp
-            offsum = _per_state(n, P.src[off], p[off])
-            diag = np.empty(n, dtype=object)
-            for i in range(n):
-                if P.slack[i] >= 0:
-                    diag[i] = num.scalar(P.slack[i]) + offsum[i]
-                else:
-                    loops = sum((P.p[a] for a in np.flatnonzero((P.src == i) & P.self_loop).tolist()), Fraction(0))
-                    diag[i] = num.scalar(1 - loops)
-            self.op = _BallOperator(n, P.src[off], P.dst[off], p[off], diag)
+            self.p, self.logp = num.array(P.p), num.log_fractions(P.p)
+            self.op = _BallOperator(P.n, P.src[off], P.dst[off], self.p[off], _ball_diagonal(P, num, self.p))
             self.cert = _ball_certificate(self.fsys, self.op)
             if self.cert is None:
                 return
-            c = _per_state(n, P.src, -p * logp)
-            cols = [c, num.array(P.cont), num.array([abs(d) for d in P.delta]),
-                    num.array(P.delta if P.tight else P.eos)]
-            X = [_refined_solve(self.fsys, self.op, col, cert=self.cert) for col in cols]
-            if any(x is None for x in X):
-                return
-            self.ok = True
-            s0 = P.start
-            self.h = X[0]
-            self.values["entropy"] = X[0][s0]
-            self.values["expected_length"] = X[1][s0]
-            self.effect = X[2][s0]
-            self.values["mass"] = (1 - X[3][s0]) if P.tight else X[3][s0]
+            X = self._solve(self._columns(num))
+            if X is not None:
+                self._read(X)
 
-    def varentropy(self) -> Any:
-        if "varentropy" not in self.values:
-            P = self.P
-            with Arb.context(self.prec) as num:
-                dev = _deviation(P, self.h, self.logp, flint.arb(0))
-                d = _per_state(P.n, P.src, self.p * dev * dev)
-                if not P.exact_rows:
-                    d = d + self.h * self.h * num.array(P.delta)
-                x = _refined_solve(self.fsys, self.op, d, cert=self.cert)
-                self.values["varentropy"] = None if x is None else x[P.start]
-        return self.values["varentropy"]
-
-    def get(self, name: str) -> Any:
-        if not self.ok:
-            return None
-        if name == "varentropy":
-            return self.varentropy()
-        return self.values[name]
+    def _solve(self, cols: list[np.ndarray]) -> list[np.ndarray] | None:
+        X = [_refined_solve(self.fsys, self.op, col, cert=self.cert) for col in cols]
+        return None if any(x is None for x in X) else X
 
 
 def _t_refined(P: Prepared, prec: int) -> _TRefined:
