@@ -68,3 +68,16 @@ def test_section7_comparisons_on_constructed_schemes():
     low = [dict(s, ess_log_prior=5.0, ess_reward=5.0) if s["adaptor"] != "ancestral" else s for s in schemes]
     g = report._section7(low, "global")
     assert all(c["log_prior"]["decision"] == "undecided" for c in g["temperature"] + g["vs_ancestral"])
+
+
+def test_the_committed_report_is_rendered_from_its_json():
+    """experiments/mini/full/report.md holds exactly the numbers of report.json (regenerate both together:
+    python -m typicality.lm.mini.report RUN experiments/mini/full)."""
+    import json
+    from pathlib import Path
+
+    full = Path(__file__).resolve().parent.parent / "experiments" / "mini" / "full"
+    rep = json.loads((full / "report.json").read_text(encoding="utf-8"))
+    assert (full / "report.md").read_text(encoding="utf-8") == report.render_markdown(rep)
+    assert rep["size"] == "full" and len(rep["studies"]["rlhf"]["schemes"]) == 31
+    assert rep["total_seconds"] < 1800  # the issue's budget: under 30 minutes on 2 cores, training included
