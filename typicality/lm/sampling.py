@@ -95,7 +95,8 @@ class TransformersBackend:
     """Decoding loop over a transformers causal LM (a :class:`typicality.lm.loading.LoadedLM`)."""
 
     def __init__(self, lm: Any, *, max_new_tokens: int, seed: int, adaptor_dtype: str = "float64",
-                 batch_size: int = 16, token_scores: bool = False, continuous_batching: bool = True) -> None:
+                 batch_size: int = 16, token_scores: bool = False, continuous_batching: bool = True,
+                 step_stats: bool = False) -> None:
         import torch
 
         from typicality.lm.adaptors import DeviceAdaptor
@@ -107,6 +108,9 @@ class TransformersBackend:
         self.dtype = {"float64": torch.float64, "float32": torch.float32}[adaptor_dtype]
         self.batch_size = int(batch_size)
         self.token_scores = bool(token_scores)
+        #: also record, at every step, log p(eos | prefix) and the log of the smallest next-token probability of the
+        #: model's own distribution (before the adaptor): ``token_scores["log_eos"]``, ``token_scores["log_min"]``
+        self.step_stats = bool(step_stats)
         self.continuous_batching = bool(continuous_batching)
         self.refill = 0.25
         self.eos_ids = torch.tensor(sorted(lm.eos_token_ids), dtype=torch.long, device=lm.device)
@@ -208,6 +212,8 @@ class TransformersBackend:
                 }
                 if self.token_scores:
                     state_new["per_token"] = torch.zeros((n, len(SAMPLE_SUMS), T), dtype=torch.float64, device=dev)
+                if self.step_stats:
+                    state_new["step_stats"] = torch.zeros((n, 2, T), dtype=torch.float64, device=dev)
                 if rows is None:
                     cache, logits, mask, last_pos, state = c_new, l_new, m_new, p_new, state_new
                     continuous = continuous and _mergeable(cache)
@@ -224,6 +230,8 @@ class TransformersBackend:
             else:
                 chosen = [adaptors[requests[int(i)].scheme.name] for i in rows.tolist()]
             idx = torch.arange(len(rows), device=dev)
+            if self.step_stats:
+                state["step_stats"][idx, :, steps] = self._step_stats(logits)
             tok, vals = self._step(logits, state["u"][idx, steps], chosen)
             is_eos = torch.isin(tok, self.eos_ids)
             state["tokens"][idx, steps] = tok
@@ -268,18 +276,32 @@ class TransformersBackend:
         acc = state["acc"][done].cpu().numpy()
         ended = is_eos[done].cpu().numpy()
         per_token = state["per_token"][done].cpu().numpy() if "per_token" in state else None
+        step_stats = state["step_stats"][done].cpu().numpy() if "step_stats" in state else None
         for k, i in enumerate(which):
             r, n = requests[i], int(steps[k])
+            scores = None
+            if per_token is not None or step_stats is not None:
+                scores = {}
+                if per_token is not None:
+                    scores.update({name: per_token[k, j, :n].tolist() for j, name in enumerate(SAMPLE_SUMS)})
+                if step_stats is not None:
+                    scores.update({"log_eos": step_stats[k, 0, :n].tolist(), "log_min": step_stats[k, 1, :n].tolist()})
             string = SampledString(
                 r.prompt_index, r.sample_index, r.scheme.name, tokens[k, :n].tolist(), bool(ended[k]),
-                {name: float(acc[k, j]) for j, name in enumerate(names)},
-                None if per_token is None else {name: per_token[k, j, :n].tolist()
-                                                for j, name in enumerate(SAMPLE_SUMS)})
+                {name: float(acc[k, j]) for j, name in enumerate(names)}, scores)
             g = group_of[i]
             results[g][i - first[g]] = string
             remaining[g] -= 1
             if remaining[g] == 0 and on_group is not None:
                 on_group(g, results[g])  # type: ignore[arg-type]
+
+    def _step_stats(self, logits: Any) -> Any:
+        """(log p(eos | prefix), log min_v p(v | prefix)) of the model's distribution, as an (n, 2) float64 tensor."""
+        torch = self.torch
+        x = logits.to(torch.float64)
+        log_norm = torch.logsumexp(x, dim=-1)
+        log_eos = torch.logsumexp(x.index_select(1, self.eos_ids), dim=-1) - log_norm
+        return torch.stack([log_eos, x.amin(dim=-1) - log_norm], dim=1)
 
     def _step(self, logits: Any, u: Any, adaptors: Any) -> tuple[Any, Any]:
         """One token for each running row, and (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor.
