@@ -242,3 +242,64 @@ def random_sparse_bigram(vocab: int, successors: int, seed: int):
     src = np.repeat(np.arange(rows, dtype=np.int64), successors + 1)
     sym = np.concatenate([words, np.full((rows, 1), vocab, dtype=words.dtype)], axis=1).reshape(-1)
     return NGramLM.from_arrays(2, EOS, alphabet, ["", *alphabet], src, sym, probs.reshape(-1))
+
+
+class ModelDistributions:
+    """Next-token distributions p(·|context) of a real causal LM, at contexts drawn from its own strings.
+
+    The contexts are each prompt (or BOS alone) followed by a prefix of one of the model's ancestral samples, cut at
+    every length up to ``max_new_tokens``: what an adaptor meets while decoding. Their distributions are computed
+    once, in float64 from the model's logits, so drawing is cheap and deterministic; :meth:`strategy` draws one row
+    (a float64 probability vector over the whole vocabulary, summing to 1 within rounding). Needs ``torch`` and
+    ``transformers`` (``pip install 'typicality[lm]'``).
+
+    >>> dists = ModelDistributions("path/to/model", ["Hello"], samples=4)     # doctest: +SKIP
+    >>> @given(p=dists.strategy())                                            # doctest: +SKIP
+    ... def test_top_p_keeps_the_mode(p):
+    ...     assert make("top_p", p=0.9).local(p)[p.argmax()] > 0
+    """
+
+    def __init__(self, model, prompts=None, *, samples: int = 4, max_new_tokens: int = 16, seed: int = 0,
+                 device: str = "cpu", max_contexts: int = 256) -> None:
+        import torch
+
+        from typicality.lm.loading import LoadedLM, load_causal_lm
+        from typicality.lm.sampling import SampleRequest, TransformersBackend
+        from typicality.lm.scoring import prompt_ids, start_context
+
+        for name, value in (("samples", samples), ("max_new_tokens", max_new_tokens), ("max_contexts", max_contexts)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        lm = model if isinstance(model, LoadedLM) else load_causal_lm(str(model), device=device, dtype="float32")
+        contexts = [start_context(lm)] if prompts is None else prompt_ids(lm.tokenizer, list(prompts))
+        from typicality.lm.config import _parse_schemes
+
+        ancestral = _parse_schemes([{"adaptor": "ancestral"}], "hf")[0]
+        backend = TransformersBackend(lm, max_new_tokens=max_new_tokens, seed=seed)
+        requests = [SampleRequest(i, j, ancestral, tuple(ctx)) for i, ctx in enumerate(contexts)
+                    for j in range(samples)]
+        pool: list[list[int]] = []
+        for s in backend.sample(requests):
+            ctx = list(contexts[s.prompt_index])
+            ids = [t for t in s.token_ids if t not in lm.eos_token_ids]
+            pool += [ctx + ids[:t] for t in range(len(ids) + 1)]
+        unique = list(dict.fromkeys(tuple(c) for c in pool))[:max_contexts]
+        rows = []
+        with torch.inference_mode():
+            for c in unique:
+                logits = lm.model(input_ids=torch.tensor([c], device=lm.device)).logits[0, -1].double()
+                rows.append(torch.softmax(logits, dim=-1).cpu().numpy())
+        self.contexts = [list(c) for c in unique]
+        self.probs = np.stack(rows)
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+    def strategy(self):
+        """A Hypothesis strategy drawing one of the distributions (a fresh copy, float64)."""
+        return st.integers(0, len(self.probs) - 1).map(lambda i: self.probs[i].copy())
+
+
+def model_distributions(model, prompts=None, **kwargs):
+    """Shorthand for ``ModelDistributions(model, prompts, **kwargs).strategy()``."""
+    return ModelDistributions(model, prompts, **kwargs).strategy()

@@ -117,6 +117,8 @@ def cmd_theory(args: argparse.Namespace) -> int:
                                   ("confidence", args.confidence), ("batch_size", args.batch_size)) if v is not None}
     if args.no_adaptors:
         settings["schemes"] = ()
+    if args.chat:
+        settings["chat"] = True
     config = TheoryConfig(args.model, prompts=prompts, device=args.device or "cpu", **settings)
     r = run_theory(config, args.out, force=args.force, progress=_progress_factory(),
                    log=lambda msg: print(f"typicality: {msg}", file=sys.stderr))
@@ -214,6 +216,8 @@ def add_parser(sub: Any) -> None:
     t.add_argument("--adaptor-samples", type=_count("--adaptor-samples"), metavar="M",
                    help="strings per adaptor and prompt (default 200)")
     t.add_argument("--no-adaptors", action="store_true", help="skip the adaptor checks")
+    t.add_argument("--chat", action="store_true", help="wrap each prompt as a user message in the model's chat "
+                                                        "template (instruct models)")
     t.add_argument("--confidence", type=_fraction, metavar="C", help="the intervals' level (default 0.95)")
     t.add_argument("--batch-size", type=_count("--batch-size"), metavar="B", help="strings per forward pass (32)")
     t.add_argument("--device", help="cpu | cuda | cuda:N | mps | auto (default cpu)")

@@ -75,6 +75,8 @@ class TheoryConfig:
     schemes: tuple[dict[str, Any], ...] = DEFAULT_SCHEMES
     adaptor_samples: int = 200
     batch_size: int = 32
+    #: wrap each prompt as a user message in the tokenizer's chat template (with the assistant's turn opened)
+    chat: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -249,8 +251,18 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
     if not lm.eos_token_ids:
         raise ValueError(f"model {config.model!r} has no eos token: its strings never end, so p(·|x) is not a "
                          "distribution over strings and nothing here is defined")
-    contexts = ([start_context(lm)] if config.prompts is None
-                else tokenize_prompts(lm.tokenizer, list(config.prompts)))
+    if config.prompts is None:
+        if config.chat:
+            raise ValueError("chat=True needs prompts: the chat template wraps each prompt as a user message")
+        contexts = [start_context(lm)]
+    elif config.chat:
+        if getattr(lm.tokenizer, "chat_template", None) is None:
+            raise ValueError(f"model {config.model!r} has no chat template; run without chat (--chat)")
+        contexts = [list(lm.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=True,
+                                                          add_generation_prompt=True, return_dict=True)["input_ids"])
+                    for p in config.prompts]
+    else:
+        contexts = tokenize_prompts(lm.tokenizer, list(config.prompts))
     labels = [None] if config.prompts is None else list(config.prompts)
     ancestral = _parse_schemes([{"adaptor": "ancestral"}], "hf")[0]
     schemes = list(_parse_schemes([dict(s) for s in config.schemes], "hf")) if config.schemes else []
