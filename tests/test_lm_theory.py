@@ -119,3 +119,20 @@ def test_a_model_without_eos_is_refused(tmp_path):
     folder = save_tiny(tmp_path / "no-eos", m, tok)
     with pytest.raises(ValueError, match="no eos token"):
         run_theory(TheoryConfig(str(folder), samples=4, max_new_tokens=4))
+
+
+def test_capped_strings_get_the_conditioned_analysis_and_eos_dropping_is_measured(model, tmp_path):
+    """A low cap censors some strings: the entropy keeps only its low end, and the strings that ended are analysed
+    as draws from p conditioned on ending (AEP rows included). top_k with k = 1 drops eos at every step where eos is
+    not the mode, ancestral sampling never does."""
+    config = TheoryConfig(model, prompts=("Human: hello",), samples=200, max_new_tokens=16, adaptor_samples=30,
+                          schemes=({"adaptor": "top_k", "params": {"k": 1}}, {"adaptor": "ancestral"}))
+    r = run_theory(config, tmp_path / "capped")
+    p = r["prompts"][0]
+    assert p["n_capped"] > 0 and p["entropy"]["estimate"] is None and p["entropy"]["high"] == float("inf")
+    assert p["aep"] == [] and "ended" in p and p["ended"]["fraction"] == pytest.approx(1 - p["n_capped"] / 200)
+    assert p["ended"]["aep"] and p["ended"]["mean_surprisal"]["estimate"] is not None
+    greedy, anc = p["adaptors"]
+    assert greedy["eos_along_the_way"]["eos_dropped_fraction"] > 0.5
+    assert anc["eos_along_the_way"]["eos_dropped_fraction"] == 0
+    assert anc["eos_along_the_way"]["mean_q_eos"] == pytest.approx(anc["eos_along_the_way"]["mean_p_eos"], rel=1e-6)

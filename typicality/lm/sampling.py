@@ -109,7 +109,8 @@ class TransformersBackend:
         self.batch_size = int(batch_size)
         self.token_scores = bool(token_scores)
         #: also record, at every step, log p(eos | prefix) and the log of the smallest next-token probability of the
-        #: model's own distribution (before the adaptor): ``token_scores["log_eos"]``, ``token_scores["log_min"]``
+        #: model's own distribution (before the adaptor), and log q_T(eos | prefix) of the adaptor's:
+        #: ``token_scores["log_eos"]``, ``token_scores["log_min"]``, ``token_scores["log_q_eos"]``
         self.step_stats = bool(step_stats)
         self.continuous_batching = bool(continuous_batching)
         self.refill = 0.25
@@ -213,7 +214,7 @@ class TransformersBackend:
                 if self.token_scores:
                     state_new["per_token"] = torch.zeros((n, len(SAMPLE_SUMS), T), dtype=torch.float64, device=dev)
                 if self.step_stats:
-                    state_new["step_stats"] = torch.zeros((n, 2, T), dtype=torch.float64, device=dev)
+                    state_new["step_stats"] = torch.zeros((n, 3, T), dtype=torch.float64, device=dev)
                 if rows is None:
                     cache, logits, mask, last_pos, state = c_new, l_new, m_new, p_new, state_new
                     continuous = continuous and _mergeable(cache)
@@ -230,9 +231,10 @@ class TransformersBackend:
             else:
                 chosen = [adaptors[requests[int(i)].scheme.name] for i in rows.tolist()]
             idx = torch.arange(len(rows), device=dev)
+            tok, vals, log_q_eos = self._step(logits, state["u"][idx, steps], chosen)
             if self.step_stats:
-                state["step_stats"][idx, :, steps] = self._step_stats(logits)
-            tok, vals = self._step(logits, state["u"][idx, steps], chosen)
+                state["step_stats"][idx, :2, steps] = self._step_stats(logits)
+                state["step_stats"][idx, 2, steps] = log_q_eos
             is_eos = torch.isin(tok, self.eos_ids)
             state["tokens"][idx, steps] = tok
             state["acc"] += torch.cat([vals, vals.clamp(min=-CLAMP_NATS), torch.where(is_eos[:, None], vals, 0.0)],
@@ -285,7 +287,8 @@ class TransformersBackend:
                 if per_token is not None:
                     scores.update({name: per_token[k, j, :n].tolist() for j, name in enumerate(SAMPLE_SUMS)})
                 if step_stats is not None:
-                    scores.update({"log_eos": step_stats[k, 0, :n].tolist(), "log_min": step_stats[k, 1, :n].tolist()})
+                    scores.update({"log_eos": step_stats[k, 0, :n].tolist(), "log_min": step_stats[k, 1, :n].tolist(),
+                                   "log_q_eos": step_stats[k, 2, :n].tolist()})
             string = SampledString(
                 r.prompt_index, r.sample_index, r.scheme.name, tokens[k, :n].tolist(), bool(ended[k]),
                 {name: float(acc[k, j]) for j, name in enumerate(names)}, scores)
@@ -303,8 +306,9 @@ class TransformersBackend:
         log_eos = torch.logsumexp(x.index_select(1, self.eos_ids), dim=-1) - log_norm
         return torch.stack([log_eos, x.amin(dim=-1) - log_norm], dim=1)
 
-    def _step(self, logits: Any, u: Any, adaptors: Any) -> tuple[Any, Any]:
-        """One token for each running row, and (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor.
+    def _step(self, logits: Any, u: Any, adaptors: Any) -> tuple[Any, Any, Any]:
+        """One token for each running row, (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor, and
+        log q_T(eos | prefix) (float64, −inf where the adaptor drops every eos token).
 
         ``adaptors`` is one :class:`DeviceAdaptor` for every row, or a list with one per row.
         """
@@ -312,23 +316,25 @@ class TransformersBackend:
         x = logits.to(self.dtype)
         log_norm = torch.logsumexp(x, dim=-1)
         if not isinstance(adaptors, list):
-            tok, logq, logw = self._draw(x, u, adaptors)
+            tok, logq, logw, log_q_eos = self._draw(x, u, adaptors)
         else:
             tok = torch.empty(len(x), dtype=torch.long, device=x.device)
             logq = torch.empty(len(x), dtype=torch.float64, device=x.device)
             logw = torch.empty(len(x), dtype=torch.float64, device=x.device)
+            log_q_eos = torch.empty(len(x), dtype=torch.float64, device=x.device)
             groups: dict[int, list[int]] = {}
             for j, a in enumerate(adaptors):
                 groups.setdefault(id(a), []).append(j)
             for members in groups.values():
                 sel = torch.tensor(members, dtype=torch.long, device=x.device)
-                tok[sel], logq[sel], logw[sel] = self._draw(x.index_select(0, sel), u.index_select(0, sel),
-                                                            adaptors[members[0]])
+                tok[sel], logq[sel], logw[sel], log_q_eos[sel] = self._draw(
+                    x.index_select(0, sel), u.index_select(0, sel), adaptors[members[0]])
         logp = (x.gather(1, tok[:, None]).squeeze(1) - log_norm).double()
-        return tok, torch.stack([logp, logq, logw], dim=1)
+        return tok, torch.stack([logp, logq, logw], dim=1), log_q_eos
 
-    def _draw(self, x: Any, u: Any, adaptor: Any) -> tuple[Any, Any, Any]:
-        """Inverse-CDF draws from q_T = T(p)/Z (one uniform per row), and log q_T, log T(p) of the drawn tokens."""
+    def _draw(self, x: Any, u: Any, adaptor: Any) -> tuple[Any, Any, Any, Any]:
+        """Inverse-CDF draws from q_T = T(p)/Z (one uniform per row), log q_T and log T(p) of the drawn tokens, and
+        log q_T(eos) (all eos ids together)."""
         torch = self.torch
         scores, offset = adaptor.transform(x)
         top = scores.amax(dim=-1, keepdim=True)
@@ -338,9 +344,11 @@ class TransformersBackend:
         target = torch.minimum(u.to(cdf.dtype)[:, None] * total, torch.nextafter(total, torch.zeros_like(total)))
         pick = torch.searchsorted(cdf, target, right=True)
         s_pick = scores.gather(1, pick).squeeze(1)
-        logq = (s_pick - (top.squeeze(1) + torch.log(total.squeeze(1)))).double()
+        log_z = top.squeeze(1) + torch.log(total.squeeze(1))
+        logq = (s_pick - log_z).double()
         logw = (s_pick - offset).double()
-        return pick.squeeze(1), logq, logw
+        log_q_eos = (torch.logsumexp(scores.index_select(1, self.eos_ids), dim=-1) - log_z).double()
+        return pick.squeeze(1), logq, logw, log_q_eos
 
 
 def _mergeable(cache: Any) -> bool:

@@ -58,9 +58,20 @@ def format_summary(r: dict[str, Any]) -> str:
                 verdicts[key] = verdicts.get(key, 0) + 1
         lines.append("  AEP: " + (", ".join(f"{k}: {v}" for k, v in sorted(verdicts.items())) or p.get("aep_note",
                                                                                                        "no rows")))
+        if "ended" in p:
+            e = p["ended"]
+            ev: dict[str, int] = {}
+            for row in e["aep"]:
+                for b in ("chebyshev", "chernoff"):
+                    ev[f"{b} {row[b]['verdict']}"] = ev.get(f"{b} {row[b]['verdict']}", 0) + 1
+            lines.append(f"  p conditioned on ending ({e['fraction']:.3f} of strings): mean surprisal "
+                         f"{_iv(e['mean_surprisal'])}, varentropy {_iv(e['varentropy'])}; AEP: "
+                         + (", ".join(f"{k}: {v}" for k, v in sorted(ev.items())) or "no rows"))
         for a in p["adaptors"]:
+            way = a.get("eos_along_the_way") or {}
             lines.append(f"  {a['adaptor']} {a['params']} τ={a['temperature']:g}: eos fraction "
-                         f"{_f(a['eos_fraction'], '.3f')}, acceptance {_f(a['acceptance_rate'], '.3f')}, "
+                         f"{_f(a['eos_fraction'], '.3f')}, eos dropped at {_f(way.get('eos_dropped_fraction'), '.3f')} "
+                         f"of steps, acceptance {_f(a['acceptance_rate'], '.3f')}, "
                          f"log Z_T {_iv(a['log_normalizer'], '.3g')}")
     return "\n".join(lines)
 
@@ -101,24 +112,40 @@ def render_markdown(r: dict[str, Any]) -> str:
         L.append(f"\nProp. 4 (H_α non-increasing): estimates monotone: {mono['estimates_monotone']}; a violation "
                  f"proven by the intervals: {mono['violation_proven']}.\n")
         if p["aep"]:
-            L.append("| N | ε | corpora | atypical frequency [interval] | Chebyshev [interval] | verdict | "
-                     "Chernoff [interval] | verdict |\n|---|---|---|---|---|---|---|---|")
-            for row in p["aep"]:
-                L.append(f"| {row['n']} | {_f(row['eps'])} | {row['corpora']} | {_iv(row['empirical'])} | "
-                         f"{_iv(row['chebyshev'])} | {row['chebyshev']['verdict']} | {_iv(row['chernoff'])} | "
-                         f"{row['chernoff']['verdict']} |")
+            L.extend(_aep_table(p["aep"]))
         else:
             L.append(f"AEP: {p.get('aep_note', 'no rows')}")
+        if "ended" in p:
+            e = p["ended"]
+            L.append(f"\n**p conditioned on ending within the cap** ({_f(e['fraction'], '.4f')} of the strings ended): "
+                     f"mean surprisal {_iv(e['mean_surprisal'])}, varentropy {_iv(e['varentropy'])}. {e['note']}.\n")
+            if e["aep"]:
+                L.extend(_aep_table(e["aep"]))
         if p["adaptors"]:
-            L.append("\n| adaptor | params | τ | eos fraction | IMHA acceptance | ESS | log Z_T [interval] | "
-                     "q_T vs π̃_T discordant pairs |\n|---|---|---|---|---|---|---|---|")
+            L.append("\n| adaptor | params | τ | eos fraction | mean p(eos) → q_T(eos) along its strings | eos dropped "
+                     "(steps) | IMHA acceptance | ESS | log Z_T [interval] | q_T vs π̃_T discordant pairs |\n"
+                     "|---|---|---|---|---|---|---|---|---|---|")
             for a in p["adaptors"]:
+                way = a.get("eos_along_the_way") or {}
                 L.append(f"| {a['adaptor']} | {a['params']} | {a['temperature']:g} | {_f(a['eos_fraction'], '.3f')} "
-                         f"| {_f(a['acceptance_rate'], '.3f')} | {_f(a.get('ess'), '.1f')} | "
-                         f"{_iv(a['log_normalizer'])} | {_f(a['eq8_discordant_pairs'], '.4f')} |")
+                         f"| {_f(way.get('mean_p_eos'))} → {_f(way.get('mean_q_eos'))} | "
+                         f"{_f(way.get('eos_dropped_fraction'), '.3f')} | {_f(a['acceptance_rate'], '.3f')} | "
+                         f"{_f(a.get('ess'), '.1f')} | {_iv(a['log_normalizer'])} | "
+                         f"{_f(a['eq8_discordant_pairs'], '.4f')} |")
         L.append("")
-    L.append("Figures: `aep.png`, `renyi.png`, `eos.png`.")
+    L.append("Figures: `aep.png` (at the largest bound target; p conditioned on ending where p has capped strings), "
+             "`renyi.png`, `eos.png`.")
     return "\n".join(L) + "\n"
+
+
+def _aep_table(rows: list[dict[str, Any]]) -> list[str]:
+    out = ["| N | ε | corpora | atypical frequency [interval] | Chebyshev [interval] | verdict | Chernoff [interval] "
+           "| verdict |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        out.append(f"| {row['n']} | {_f(row['eps'])} | {row['corpora']} | {_iv(row['empirical'])} | "
+                   f"{_iv(row['chebyshev'])} | {row['chebyshev']['verdict']} | {_iv(row['chernoff'])} | "
+                   f"{row['chernoff']['verdict']} |")
+    return out
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -148,7 +175,7 @@ def write_report(r: dict[str, Any], out_dir: str | Path) -> None:
     k = len(prompts)
     fig, axes = plt.subplots(1, k, figsize=(5 * k, 4), squeeze=False)
     for ax, p in zip(axes[0], prompts, strict=True):
-        rows = [row for row in p["aep"] if row is not None]
+        rows = p["aep"] or (p.get("ended") or {}).get("aep") or []
         if rows:
             target = max({round(row["chebyshev"]["estimate"], 6) for row in rows})
             sel = [row for row in rows if round(row["chebyshev"]["estimate"], 6) == target]
@@ -160,7 +187,8 @@ def write_report(r: dict[str, Any], out_dir: str | Path) -> None:
             ax.plot(ns, [_num(row["chebyshev"]["estimate"]) for row in sel], "s--", label="Chebyshev")
             ax.plot(ns, [_num(row["chernoff"]["estimate"]) for row in sel], "^--", label="Chernoff")
             ax.set_xscale("log", base=2)
-            ax.set_title(f"{_label(p)}: σ²/(Nε²) = {target:g}", fontsize=8)
+            which = "" if p["aep"] else " (p conditioned on ending)"
+            ax.set_title(f"{_label(p)}{which}: σ²/(Nε²) = {target:g}", fontsize=8)
             ax.set_xlabel("corpus size N")
             ax.legend(fontsize=7)
         else:

@@ -42,7 +42,7 @@ from typicality.lm.theory import estimators as est
 
 __all__ = ["DEFAULT_ALPHAS", "TheoryConfig", "analyze_prompt", "run_theory", "to_json"]
 
-FORMAT = "typicality.lm.theory/1"
+FORMAT = "typicality.lm.theory/2"
 DEFAULT_ALPHAS = (0.5, 0.7, 0.9, 0.95, 1.05, 1.1, 1.5, 2.0, 3.0)
 #: the paper's adaptor grid at τ = 1 (§6.2): each adaptor's invariants are checked on the model's distributions
 DEFAULT_SCHEMES = (
@@ -101,7 +101,8 @@ class TheoryConfig:
                                  "(BOS only), or remove the empty prompt")
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        text = json.dumps({"format": FORMAT, **asdict(self)}, sort_keys=True, default=str)  # units' layout too
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------------- analysis
@@ -137,8 +138,20 @@ def _kendall_discordance(a: np.ndarray, b: np.ndarray) -> float | None:
     return None if total == 0 else float(np.sum((da != db) & upper) / total)
 
 
+def _eos_along_the_way(log_p_eos: np.ndarray | None, log_q_eos: np.ndarray | None) -> dict[str, Any]:
+    """How the adaptor changes the eos probability over the prefixes its own strings went through."""
+    if log_p_eos is None or log_q_eos is None or len(log_p_eos) == 0:
+        return {}
+    p, q = np.exp(log_p_eos), np.exp(log_q_eos)
+    dropped = (q == 0) & (p > 0)
+    return {"steps": len(p), "mean_p_eos": float(p.mean()), "mean_q_eos": float(q.mean()),
+            "eos_dropped_fraction": float(dropped.mean()),
+            "eos_ratio_median": float(np.median(q[p > 0] / p[p > 0])) if np.any(p > 0) else None}
+
+
 def _adaptor_stats(logq: np.ndarray, log_pi_tilde: np.ndarray, eos: np.ndarray, seed: int,
-                   confidence: float) -> dict[str, Any]:
+                   confidence: float, log_p_eos: np.ndarray | None = None,
+                   log_q_eos: np.ndarray | None = None) -> dict[str, Any]:
     from scipy import stats
     from scipy.special import logsumexp
 
@@ -146,7 +159,8 @@ def _adaptor_stats(logq: np.ndarray, log_pi_tilde: np.ndarray, eos: np.ndarray, 
     from typicality.imha import imha_kernel
 
     n = len(logq)
-    out: dict[str, Any] = {"n": n, "eos_fraction": float(eos.mean()) if n else None}
+    out: dict[str, Any] = {"n": n, "eos_fraction": float(eos.mean()) if n else None,
+                           "eos_along_the_way": _eos_along_the_way(log_p_eos, log_q_eos)}
     ended = eos.astype(bool)
     lw = (log_pi_tilde - logq)[ended]
     m = len(lw)
@@ -155,7 +169,10 @@ def _adaptor_stats(logq: np.ndarray, log_pi_tilde: np.ndarray, eos: np.ndarray, 
         states, accepted = imha_kernel(lw, rng)
         chain = np.r_[0, states]
         out["acceptance_rate"] = accepted / (m - 1)
-        out["ess"] = float(effective_sample_size(lw[chain]))
+        try:
+            out["ess"] = float(effective_sample_size(lw[chain]))
+        except ValueError:  # a chain that never moved: its ESS is undefined, and the acceptance rate says why
+            out["ess"] = None
         log_mean = float(logsumexp(lw) - math.log(m))
         w = np.exp(lw - lw.max())
         rel = float(w.std(ddof=1) / math.sqrt(m) / w.mean())
@@ -179,6 +196,7 @@ def analyze_prompt(logp: np.ndarray, capped: np.ndarray, log_eos: np.ndarray, lo
     """Every estimate for one prompt from its ancestral strings (arrays as recorded by the sampler)."""
     h = est.entropy_interval(logp, capped, confidence=confidence)
     v = est.varentropy_interval(logp, capped, confidence=confidence)
+    ended = ~np.asarray(capped, dtype=bool)
     renyi = [est.renyi_interval(logp, a, capped, confidence=confidence) for a in alphas]
     with_h = [*renyi, {"alpha": 1.0, **{k: h[k] for k in ("estimate", "low", "high")}}]
     out = {"n_samples": len(logp), "n_capped": int(np.sum(capped)), "entropy": h, "varentropy": v,
@@ -186,7 +204,19 @@ def analyze_prompt(logp: np.ndarray, capped: np.ndarray, log_eos: np.ndarray, lo
            "aep": aep_mod.aep_rows(logp, h, v, confidence=confidence) if not np.any(capped) else [],
            **_eos_stats(log_eos, log_min, vocab, n_eos)}
     if np.any(capped):
-        out["aep_note"] = "no AEP rows: capped strings make every corpus mean a censored value (raise the cap)"
+        # the strings that ended are i.i.d. draws from p conditioned on ending within the cap, a distribution of its
+        # own; its surprisal is −log p(y) + log P(L ≤ cap), a constant shift, so varentropy and the AEP event are
+        # those of −log p(y) over the ended strings (the entropy is shifted by the unknown log P(L ≤ cap) ≤ 0)
+        lp_ended = np.asarray(logp)[ended]
+        he = est.entropy_interval(lp_ended, confidence=confidence)
+        ve = est.varentropy_interval(lp_ended, confidence=confidence)
+        out["ended"] = {"fraction": float(ended.mean()), "mean_surprisal": he, "varentropy": ve,
+                        "aep": aep_mod.aep_rows(lp_ended, he, ve, confidence=confidence),
+                        "note": "p conditioned on ending within the cap: the AEP rows and the varentropy are exactly "
+                                "those of that distribution; its entropy is the mean surprisal here plus "
+                                "log P(L ≤ cap)"}
+        out["aep_note"] = ("no AEP rows for p itself: capped strings make corpus means censored values (raise the "
+                           "cap); see 'ended' for p conditioned on ending within the cap")
     elif not out["aep"]:
         out["aep_note"] = (f"no AEP rows: fewer than {aep_mod.MIN_CORPORA} corpora of one string, or no "
                            "varentropy estimate (more samples)")
@@ -269,7 +299,7 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
     sampler = TransformersBackend(lm, max_new_tokens=config.max_new_tokens, seed=config.seed,
                                   batch_size=config.batch_size, step_stats=True)
     adaptor_sampler = TransformersBackend(lm, max_new_tokens=config.max_new_tokens, seed=config.seed,
-                                          batch_size=config.batch_size)
+                                          batch_size=config.batch_size, step_stats=True)
     results = []
     for i, (label, ctx) in enumerate(zip(labels, contexts, strict=True)):
         unit = None if out is None else out / "units" / f"prompt-{i:05d}.npz"
@@ -293,6 +323,8 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
                 data[f"s{k}_logq"] = np.array([s.sums["logq"] for s in got])
                 data[f"s{k}_log_pi_tilde"] = np.array([s.sums["log_pi_tilde"] for s in got])
                 data[f"s{k}_eos"] = np.array([s.eos for s in got])
+                data[f"s{k}_log_p_eos"] = np.concatenate([s.token_scores["log_eos"] for s in got])
+                data[f"s{k}_log_q_eos"] = np.concatenate([s.token_scores["log_q_eos"] for s in got])
             if unit is not None:
                 _atomic_npz(unit, **data)
         res = {"prompt": label, **analyze_prompt(data["logp"], data["capped"], data["log_eos"], data["log_min"],
@@ -301,7 +333,8 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
         res["mean_tokens"] = float(np.mean(data["n_tokens"]))
         res["adaptors"] = [{"adaptor": s.adaptor_name, "params": s.params, "temperature": s.temperature,
                             **_adaptor_stats(data[f"s{k}_logq"], data[f"s{k}_log_pi_tilde"], data[f"s{k}_eos"],
-                                             config.seed + i, config.confidence)}
+                                             config.seed + i, config.confidence, data.get(f"s{k}_log_p_eos"),
+                                             data.get(f"s{k}_log_q_eos"))}
                            for k, s in enumerate(schemes)]
         results.append(res)
     report = {"format": FORMAT, "model": config.model, "confidence": config.confidence,
