@@ -136,3 +136,18 @@ def test_aep_verdicts_follow_the_intervals():
     assert aep._verdict((0.1, 0.25), (0.2, 0.3)) == "undecided"
     assert aep._verdict((0.0, 0.1), (1.0, 2.0)) == "vacuous"
     assert aep.aep_rows(np.array([-1.0, -2.0]), {"estimate": None}, {"estimate": None}) == []
+
+
+def test_the_fixed_eps_grid_shows_concentration():
+    """ε fixed at its N = 1 value: the Chebyshev bound falls like 0.5/N and so does the atypical frequency."""
+    support = _support(5)
+    draws = _draws(support, 4000, 0)
+    h, v = est.entropy_interval(draws), est.varentropy_interval(draws)
+    rows = aep.aep_rows(draws, h, v)
+    first = next(r for r in rows if r["n"] == 1 and r["chebyshev"]["estimate"] == pytest.approx(0.5))
+    series = [first] + [r for r in rows if r["grid"] == "eps"]
+    assert [r["n"] for r in series] == [1, 2, 4, 8]
+    assert all(r["eps"] == first["eps"] for r in series)
+    assert [r["chebyshev"]["estimate"] for r in series] == pytest.approx([0.5, 0.25, 0.125, 0.0625])
+    freq = [r["empirical"]["estimate"] for r in series]
+    assert freq[-1] < freq[0]

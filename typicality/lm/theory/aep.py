@@ -17,8 +17,10 @@ Each bound is an interval too, from the intervals of its inputs (a plug-in estim
 
 Verdict per (N, ε): ``vacuous`` when the bound's low end is ≥ 1 (no verdict is computed); ``violated`` when the
 frequency's low end exceeds the bound's high end; ``consistent`` when the frequency's high end is at most the
-bound's low end; ``undecided`` otherwise. The (N, ε) grid puts σ̂²/(Nε²) at 0.5, 0.2 and 0.05, for N = 1, 2, 4, …
-while at least ``MIN_CORPORA`` corpora remain. The two intervals (H, frequency) are each at the stated confidence,
+bound's low end; ``undecided`` otherwise. Two (N, ε) grids, each row marked by ``grid``: ``"bound"`` puts σ̂²/(Nε²)
+at 0.5, 0.2 and 0.05 for N = 1, 2, 4, … while at least ``MIN_CORPORA`` corpora remain; ``"eps"`` fixes ε at its
+N = 1, σ̂²/ε² = 0.5 value and lets N grow (N = 2, 4, 8, while the bound stays ≥ 0.05): the concentration of the
+mean surprisal as N grows. The two intervals (H, frequency) are each at the stated confidence,
 so a verdict rests on both holding: at least 1 − 2(1 − confidence) by the union bound.
 """
 
@@ -119,12 +121,15 @@ def aep_rows(logp: np.ndarray, h: dict[str, Any], sigma2: dict[str, Any], *, con
     below = log_renyi_sums(-s, ALPHAS_BELOW, confidence)
     above = log_renyi_sums(-s, ALPHAS_ABOVE, confidence)
     rows = []
+    eps_fixed = math.sqrt(sigma2["estimate"] / targets[0])
     size = 1
     while n_total // size >= MIN_CORPORA:
         k = n_total // size
         means = s[: k * size].reshape(k, size).mean(axis=1)
-        for b in targets:
-            eps = math.sqrt(sigma2["estimate"] / (size * b))
+        grid = [("bound", math.sqrt(sigma2["estimate"] / (size * b))) for b in targets]
+        if size > 1 and targets[0] / size >= min(targets):
+            grid.append(("eps", eps_fixed))
+        for kind, eps in grid:
             dist_far = np.maximum(np.abs(means - h["low"]), np.abs(means - h["high"]))  # for some H in the interval
             inside = (means >= h["low"]) & (means <= h["high"])
             dist_near = np.where(inside, 0.0, np.minimum(np.abs(means - h["low"]), np.abs(means - h["high"])))
@@ -134,7 +139,7 @@ def aep_rows(logp: np.ndarray, h: dict[str, Any], sigma2: dict[str, Any], *, con
             cheb = (sigma2["low"] / (size * eps**2), sigma2["high"] / (size * eps**2))
             chern = chernoff_interval(size, eps, h, below, above)
             rows.append({
-                "n": size, "eps": eps, "corpora": k,
+                "grid": kind, "n": size, "eps": eps, "corpora": k,
                 "empirical": {"estimate": float(np.mean(np.abs(means - h["estimate"]) >= eps)), "low": f_low,
                               "high": f_high, "k_sure": k_sure, "k_some": k_some},
                 "chebyshev": {"estimate": sigma2["estimate"] / (size * eps**2), "low": cheb[0], "high": cheb[1],

@@ -42,7 +42,7 @@ from typicality.lm.theory import estimators as est
 
 __all__ = ["DEFAULT_ALPHAS", "TheoryConfig", "analyze_prompt", "run_theory", "to_json"]
 
-FORMAT = "typicality.lm.theory/2"
+FORMAT = "typicality.lm.theory/3"
 DEFAULT_ALPHAS = (0.5, 0.7, 0.9, 0.95, 1.05, 1.1, 1.5, 2.0, 3.0)
 #: the paper's adaptor grid at τ = 1 (§6.2): each adaptor's invariants are checked on the model's distributions
 DEFAULT_SCHEMES = (
@@ -307,6 +307,7 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
             data = dict(np.load(unit))
             say(f"prompt {i}: done earlier")
         else:
+            t_unit = time.perf_counter()
             tick = progress(f"p{i} anc", config.samples) if progress else None
             strings = _sample_unit(lm, sampler, ancestral, ctx, i, config.samples, tick)
             data = {
@@ -325,12 +326,14 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
                 data[f"s{k}_eos"] = np.array([s.eos for s in got])
                 data[f"s{k}_log_p_eos"] = np.concatenate([s.token_scores["log_eos"] for s in got])
                 data[f"s{k}_log_q_eos"] = np.concatenate([s.token_scores["log_q_eos"] for s in got])
+            data["seconds"] = np.array(time.perf_counter() - t_unit)
             if unit is not None:
                 _atomic_npz(unit, **data)
         res = {"prompt": label, **analyze_prompt(data["logp"], data["capped"], data["log_eos"], data["log_min"],
                                                  alphas=config.alphas, confidence=config.confidence,
                                                  vocab=lm.vocab_size, n_eos=len(lm.eos_token_ids))}
         res["mean_tokens"] = float(np.mean(data["n_tokens"]))
+        res["sampling_seconds"] = float(data["seconds"]) if "seconds" in data else None
         res["adaptors"] = [{"adaptor": s.adaptor_name, "params": s.params, "temperature": s.temperature,
                             **_adaptor_stats(data[f"s{k}_logq"], data[f"s{k}_log_pi_tilde"], data[f"s{k}_eos"],
                                              config.seed + i, config.confidence, data.get(f"s{k}_log_p_eos"),
@@ -340,7 +343,9 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
     report = {"format": FORMAT, "model": config.model, "confidence": config.confidence,
               "settings": {k: v for k, v in asdict(config).items() if k not in ("model", "prompts")},
               "vocab_size": lm.vocab_size, "eos_token_ids": list(lm.eos_token_ids), "device": str(lm.device),
-              "prompts": results, "seconds": time.perf_counter() - t0}
+              "prompts": results, "seconds": time.perf_counter() - t0,
+              "sampling_seconds": (sum(r["sampling_seconds"] for r in results)
+                                   if all(r["sampling_seconds"] is not None for r in results) else None)}
     if out is not None:
         from typicality import jsonio
 
