@@ -110,6 +110,13 @@ def test_bad_input(model, tmp_path, capsys):
     assert [p["prompt"] for p in data["prompts"]] == ["hello", "world"]
 
 
+def test_an_out_folder_that_cannot_be_one_is_refused(model, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for bad in (tmp_path / "file", tmp_path / "file" / "sub"):
+        with pytest.raises(ValueError, match=r"out .* (is a file|cannot be created)"):
+            run_theory(TheoryConfig(model, samples=4, max_new_tokens=4, schemes=()), bad)
+
+
 def test_a_model_without_eos_is_refused(tmp_path):
     tok = tiny_tokenizer()
     m = tiny_causal_lm(tok, seed=0)

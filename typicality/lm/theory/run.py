@@ -238,7 +238,13 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def _prepare_dir(out: Path, config: TheoryConfig, force: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "units").mkdir(exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"out {str(out)!r} cannot be created: {e.strerror or e}") from None
     stamp = out / "theory-config.json"
     if stamp.exists():
         old = json.loads(stamp.read_text(encoding="utf-8"))
