@@ -481,7 +481,7 @@ def _against_paper(rep: dict) -> list[dict[str, Any]]:
     rl, dp = rep["studies"]["rlhf"], rep["studies"]["dpo"]
     g, lo = rl["correlations"]["global"], rl["correlations"]["local"]
     agrees = "yes" if (g["corpus_pearson"] or 0) <= -0.5 else "partly" if (g["corpus_pearson"] or 0) < 0 else "no"
-    rows.append({"claim": "§6.2: corpus-level trade-off across the 31 schemes (RLHF)",
+    rows.append({"claim": "§6.2: corpus-level trade-off across the schemes (RLHF)",
                  "paper": f"r = {PAPER['rlhf_corpus_pearson']}, ρ = {PAPER['rlhf_corpus_spearman']}",
                  "values": {"global_pearson": g["corpus_pearson"], "global_spearman": g["corpus_spearman"],
                             "local_pearson": lo["corpus_pearson"], "local_spearman": lo["corpus_spearman"]},
