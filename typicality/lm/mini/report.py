@@ -44,7 +44,7 @@ FORMAT = "typicality.lm.mini.report/1"
 Z_DECIDE = 3.0
 #: global means resting on fewer effective samples are never used to decide
 MIN_ESS = 20.0
-#: the paper's numbers (math.md D.2, D.3: read from the official repository's figures; the paper's own are lost)
+#: the paper's numbers (§6.2 Fig. 3 and App. F, as the official repository's figures give them)
 PAPER = {
     "rlhf_corpus_pearson": -0.93, "rlhf_corpus_spearman": -0.83,
     "rlhf_string_pearson": 0.23, "rlhf_string_spearman": 0.38,

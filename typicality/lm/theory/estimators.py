@@ -6,7 +6,7 @@ that of a prefix, which is at least the log-probability of any completion, so it
 surprisal of the string it would have become. No capped string is dropped; each estimator says which side of its
 interval survives censoring, and returns an unbounded side where nothing can be said.
 
-* :func:`entropy_interval`: H = E[−log p(Y)] (docs: math.md B.3; paper Eq. 9–11). Student-t interval of the mean
+* :func:`entropy_interval`: H = E[−log p(Y)] (paper Eq. 9–11). Student-t interval of the mean
   surprisal. With capped strings, the low end is still valid (their surprisal only grows), the high end is ∞.
 * :func:`varentropy_interval`: σ² = Var[−log p(Y)] (Prop. 5). Asymptotic normal interval of the sample variance
   with the estimated fourth central moment (Var(s²) ≈ (μ₄ − σ⁴)/n). With capped strings: no interval.
