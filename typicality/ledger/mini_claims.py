@@ -52,6 +52,19 @@ def _skipped() -> Evidence:
                     "the repository)", False, {}, skipped=True)
 
 
+def from_report(fn):
+    """Evidence computed from the committed report (passed as the argument), skipped where it is not installed,
+    and a failed check (not a crash) if the computation raises."""
+
+    def inner() -> Evidence:
+        rep = _load()
+        return _skipped() if rep is None else fn(rep)
+
+    inner.__name__ = fn.__name__
+    inner.__doc__ = fn.__doc__
+    return guarded(LEVEL)(inner)
+
+
 def _pearson(points: list[list[float | None]]) -> float:
     a = np.array([p for p in points if None not in p], dtype=float)
     return float(np.corrcoef(a[:, 0], a[:, 1])[0, 1])
@@ -100,11 +113,8 @@ def _close(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-@guarded(LEVEL)
-def _tradeoff() -> Evidence:
-    rep = _load()
-    if rep is None:
-        return _skipped()
+@from_report
+def _tradeoff(rep: dict[str, Any]) -> Evidence:
     st = rep["studies"]["rlhf"]
     g, lo = _corpus_r(st, "global"), _corpus_r(st, "local")
     c = st["correlations"]
@@ -131,11 +141,8 @@ def s62_tradeoff() -> list[Evidence]:
     return [_tradeoff()]
 
 
-@guarded(LEVEL)
-def _logprior_order() -> Evidence:
-    rep = _load()
-    if rep is None:
-        return _skipped()
+@from_report
+def _logprior_order(rep: dict[str, Any]) -> Evidence:
     pairs = _pairs(rep["studies"]["rlhf"])
     temp = _tally([_z(a, b, "local", "log_prior") for a, b in pairs["temperature"]])
     anc = _tally([_z(a, b, "local", "log_prior") for a, b in pairs["vs_ancestral"]])
@@ -160,11 +167,8 @@ def s7_logprior() -> list[Evidence]:
     return [_logprior_order()]
 
 
-@guarded(LEVEL)
-def _reward_order() -> Evidence:
-    rep = _load()
-    if rep is None:
-        return _skipped()
+@from_report
+def _reward_order(rep: dict[str, Any]) -> Evidence:
     pairs = _pairs(rep["studies"]["rlhf"])
     # claimed: reward rises with τ, ancestral's reward above each adaptor's at τ = 1, nucleus 0.95 above 0.90
     temp = _tally([_z(b, a, "local", "reward") for a, b in pairs["temperature"]])
@@ -193,11 +197,8 @@ def s7_reward() -> list[Evidence]:
     return [_reward_order()]
 
 
-@guarded(LEVEL)
-def _acceptance() -> Evidence:
-    rep = _load()
-    if rep is None:
-        return _skipped()
+@from_report
+def _acceptance(rep: dict[str, Any]) -> Evidence:
     out: dict[str, Any] = {}
     ok = True
     parts = []
@@ -233,11 +234,8 @@ def s62_acceptance() -> list[Evidence]:
     return [_acceptance()]
 
 
-@guarded(LEVEL)
-def _dpo() -> Evidence:
-    rep = _load()
-    if rep is None:
-        return _skipped()
+@from_report
+def _dpo(rep: dict[str, Any]) -> Evidence:
     st = rep["studies"]["dpo"]
     g = _corpus_r(st, "global")
     c = st["correlations"]["global"]

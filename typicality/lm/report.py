@@ -16,6 +16,7 @@ import numpy as np
 
 from typicality.jsonio import write_atomic
 from typicality.lm.analysis import ABLATION_DESCRIPTIONS, OURS, string_values
+from typicality.lm.store import savefig_atomic
 
 
 def _check_analysis(analysis: Any) -> None:
@@ -118,13 +119,7 @@ def write_figure(analysis: dict, samples: Any, path: str | os.PathLike) -> Path:
         if handles:
             fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=7, frameon=False)
             fig.subplots_adjust(bottom=0.12 + 0.03 * ((len(labels) - 1) // 6))
-        tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.png")
-        try:
-            fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-            os.replace(tmp, out)  # atomic: a reader never sees half a PNG
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        savefig_atomic(fig, out, dpi=120, bbox_inches="tight")  # a reader never sees half a PNG
     finally:
         plt.close(fig)
     return out

@@ -231,10 +231,9 @@ class TransformersBackend:
             else:
                 chosen = [adaptors[requests[int(i)].scheme.name] for i in rows.tolist()]
             idx = torch.arange(len(rows), device=dev)
-            tok, vals, log_q_eos = self._step(logits, state["u"][idx, steps], chosen)
-            if self.step_stats:
-                state["step_stats"][idx, :2, steps] = self._step_stats(logits)
-                state["step_stats"][idx, 2, steps] = log_q_eos
+            tok, vals, stats = self._step(logits, state["u"][idx, steps], chosen)
+            if stats is not None:
+                state["step_stats"][idx, :, steps] = stats
             is_eos = torch.isin(tok, self.eos_ids)
             state["tokens"][idx, steps] = tok
             state["acc"] += torch.cat([vals, vals.clamp(min=-CLAMP_NATS), torch.where(is_eos[:, None], vals, 0.0)],
@@ -298,17 +297,10 @@ class TransformersBackend:
             if remaining[g] == 0 and on_group is not None:
                 on_group(g, results[g])  # type: ignore[arg-type]
 
-    def _step_stats(self, logits: Any) -> Any:
-        """(log p(eos | prefix), log min_v p(v | prefix)) of the model's distribution, as an (n, 2) float64 tensor."""
-        torch = self.torch
-        x = logits.to(torch.float64)
-        log_norm = torch.logsumexp(x, dim=-1)
-        log_eos = torch.logsumexp(x.index_select(1, self.eos_ids), dim=-1) - log_norm
-        return torch.stack([log_eos, x.amin(dim=-1) - log_norm], dim=1)
-
     def _step(self, logits: Any, u: Any, adaptors: Any) -> tuple[Any, Any, Any]:
         """One token for each running row, (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor, and
-        log q_T(eos | prefix) (float64, −inf where the adaptor drops every eos token).
+        with ``step_stats`` an (n, 3) float64 tensor (log p(eos | prefix), log min_v p(v | prefix), log q_T(eos |
+        prefix), −inf where the adaptor drops every eos token), else None.
 
         ``adaptors`` is one :class:`DeviceAdaptor` for every row, or a list with one per row.
         """
@@ -321,20 +313,26 @@ class TransformersBackend:
             tok = torch.empty(len(x), dtype=torch.long, device=x.device)
             logq = torch.empty(len(x), dtype=torch.float64, device=x.device)
             logw = torch.empty(len(x), dtype=torch.float64, device=x.device)
-            log_q_eos = torch.empty(len(x), dtype=torch.float64, device=x.device)
+            log_q_eos = torch.empty(len(x), dtype=torch.float64, device=x.device) if self.step_stats else None
             groups: dict[int, list[int]] = {}
             for j, a in enumerate(adaptors):
                 groups.setdefault(id(a), []).append(j)
             for members in groups.values():
                 sel = torch.tensor(members, dtype=torch.long, device=x.device)
-                tok[sel], logq[sel], logw[sel], log_q_eos[sel] = self._draw(
+                tok[sel], logq[sel], logw[sel], q_eos = self._draw(
                     x.index_select(0, sel), u.index_select(0, sel), adaptors[members[0]])
+                if q_eos is not None:
+                    log_q_eos[sel] = q_eos
         logp = (x.gather(1, tok[:, None]).squeeze(1) - log_norm).double()
-        return tok, torch.stack([logp, logq, logw], dim=1), log_q_eos
+        stats = None
+        if self.step_stats:
+            log_eos = torch.logsumexp(x.index_select(1, self.eos_ids), dim=-1) - log_norm
+            stats = torch.stack([log_eos.double(), (x.amin(dim=-1) - log_norm).double(), log_q_eos], dim=1)
+        return tok, torch.stack([logp, logq, logw], dim=1), stats
 
     def _draw(self, x: Any, u: Any, adaptor: Any) -> tuple[Any, Any, Any, Any]:
         """Inverse-CDF draws from q_T = T(p)/Z (one uniform per row), log q_T and log T(p) of the drawn tokens, and
-        log q_T(eos) (all eos ids together)."""
+        with ``step_stats`` log q_T(eos) (all eos ids together), else None."""
         torch = self.torch
         scores, offset = adaptor.transform(x)
         top = scores.amax(dim=-1, keepdim=True)
@@ -347,7 +345,9 @@ class TransformersBackend:
         log_z = top.squeeze(1) + torch.log(total.squeeze(1))
         logq = (s_pick - log_z).double()
         logw = (s_pick - offset).double()
-        log_q_eos = (torch.logsumexp(scores.index_select(1, self.eos_ids), dim=-1) - log_z).double()
+        log_q_eos = None
+        if self.step_stats:
+            log_q_eos = (torch.logsumexp(scores.index_select(1, self.eos_ids), dim=-1) - log_z).double()
         return pick.squeeze(1), logq, logw, log_q_eos
 
 

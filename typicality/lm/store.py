@@ -17,7 +17,6 @@ are written to a temporary name and renamed, so a killed process leaves no half-
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -54,16 +53,15 @@ class Unit:
         return root / "units" / slug(self.scheme) / f"p{self.start:06d}-{self.stop:06d}.{stage}.{key}.parquet"
 
 
+def savefig_atomic(fig: Any, path: Path, **kwargs: Any) -> None:
+    """A matplotlib figure saved as PNG atomically (``kwargs`` go to ``savefig``)."""
+    jsonio.write_via_temp(path, lambda tmp: fig.savefig(tmp, format="png", **kwargs))
+
+
 def write_parquet_atomic(frame: Any, path: Path) -> None:
     """Write a pandas DataFrame as parquet via a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    jsonio.write_via_temp(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def read_parquet(path: Path) -> Any:

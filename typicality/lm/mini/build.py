@@ -31,7 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from typicality.lm.mini.cache import atomic_write_text, is_done, mark_done, read_done, stage_dir
+from typicality.jsonio import write_atomic
+from typicality.lm.mini.cache import is_done, mark_done, read_done, stage_dir
 
 PAPER_GRID = "paper"  # the schemes of the rlhf-llama2 preset: six adaptors at five temperatures and ancestral (31)
 
@@ -120,8 +121,8 @@ def build_models(root: str | Path, size: dict[str, Any], *, force: bool = False,
         train, held = corpus.split_corpus(texts, c_cfg["held_out"], seed)
         prompts = corpus.make_prompts(held, c_cfg["prompt_words"], c_cfg["prompts"])
         for name, lines in (("train.json", train), ("held_out.json", held), ("prompts.json", prompts)):
-            atomic_write_text(path / name, json.dumps(lines, ensure_ascii=False))
-        atomic_write_text(path / "prompts.txt", "".join(p + "\n" for p in prompts))
+            write_atomic(path / name, json.dumps(lines, ensure_ascii=False))
+        write_atomic(path / "prompts.txt", "".join(p + "\n" for p in prompts))
         return {"texts": len(texts), "train": len(train), "held_out": len(held), "prompts": len(prompts)}
 
     corpus_dir = record("corpus", _stage(root, "corpus", c_cfg, force, say, run_corpus))
@@ -155,7 +156,7 @@ def build_models(root: str | Path, size: dict[str, Any], *, force: bool = False,
     def run_pairs(path: Path) -> dict:
         pairs = align.make_preference_pairs(prior_dir, prompts, reward.vader_reward, seed=seed,
                                             with_prompt=True, **size["pairs"])
-        atomic_write_text(path / "pairs.json", json.dumps(pairs, ensure_ascii=False))
+        write_atomic(path / "pairs.json", json.dumps(pairs, ensure_ascii=False))
         return {"pairs": len(pairs)}
 
     pairs_dir = record("pairs", _stage(root, "pairs", pairs_cfg, force, say, run_pairs))
@@ -232,7 +233,7 @@ def run_mini(root: str | Path, size: str | dict[str, Any] = "full", *, force: bo
     _, results["heldout"] = _stage(root, "heldout", h_cfg, force, log or (lambda msg: None),
                                    lambda path: report.score_held_out(built["folders"], chosen, path))
     results["seconds"] = time.perf_counter() - t0
-    atomic_write_text(root / "mini.json", json.dumps(results, indent=2, default=str) + "\n")
+    write_atomic(root / "mini.json", json.dumps(results, indent=2, default=str) + "\n")
     t2 = time.perf_counter()
     report.write_report(root, root / "report")
     if log:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "fingerprint", "is_done", "mark_done", "read_done", "stage_dir"]
+from typicality.jsonio import write_atomic
+
+__all__ = ["fingerprint", "is_done", "mark_done", "read_done", "stage_dir"]
 
 STAGE_FILE = "stage.json"
 DONE_FILE = "DONE"
@@ -38,21 +38,6 @@ def fingerprint(name: str, config: dict) -> str:
     """The sha256 (hex) of the canonical JSON of ``{"stage": name, "config": config}``."""
     return hashlib.sha256(_canonical({"stage": name, "config": config}).encode("utf-8")).hexdigest()
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -102,7 +87,7 @@ def stage_dir(root: Path, name: str, config: dict, *, force: bool = False) -> Pa
             raise ValueError(f"stage {name!r} at {path}: {why}; pass --force (force=True) to delete it and rebuild")
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(stage_file, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_atomic(stage_file, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -115,7 +100,7 @@ def mark_done(path: Path, info: dict) -> None:
     """Write the ``DONE`` marker (atomically) holding ``info`` as JSON, e.g. timings and losses."""
     if not isinstance(info, dict):
         raise TypeError(f"info must be a dict, got {type(info).__name__}")
-    atomic_write_text(Path(path) / DONE_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+    write_atomic(Path(path) / DONE_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def read_done(path: Path) -> dict:

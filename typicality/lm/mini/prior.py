@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from typicality.lm.mini.cache import atomic_write_text
+from typicality.jsonio import write_atomic, write_via_temp
 
 __all__ = ["CHECKPOINT_FILE", "INFO_FILE", "encode_stream", "held_out_loss", "train_prior"]
 
@@ -102,9 +101,7 @@ def _schedule(warmup: int, steps: int) -> Callable[[int], float]:
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_via_temp(path, lambda tmp: torch.save(obj, tmp))
 
 
 def train_prior(train_texts: Sequence[str], held_out_texts: Sequence[str], tokenizer: Any, out_dir: Path, *,
@@ -255,7 +252,7 @@ def train_prior(train_texts: Sequence[str], held_out_texts: Sequence[str], token
                 "tokens_per_step": batch_size * context, "train_tokens": int(train_blocks.numel()),
                 "held_out_tokens": int(held_blocks.numel()), "resumed_from": resumed_from,
                 "threads": torch.get_num_threads(), "config": hyper}
-        atomic_write_text(info_path, json.dumps(info, indent=2, sort_keys=True) + "\n")
+        write_atomic(info_path, json.dumps(info, indent=2, sort_keys=True) + "\n")
         if ckpt_path.exists():
             ckpt_path.unlink()
         return info

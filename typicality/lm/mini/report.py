@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from typicality.lm.mini.cache import atomic_write_text
+from typicality.jsonio import write_atomic
+from typicality.lm.store import savefig_atomic
 
 __all__ = ["build_report", "render_markdown", "score_held_out", "write_figures", "write_report"]
 
@@ -87,7 +88,7 @@ def score_held_out(folders: dict[str, str], size: dict[str, Any], path: Path) ->
     vader = vader_reward([sources[i][1] for i in kept])
     rows = [{"prompt_index": i, "n_tokens": len(y), "logp_prior": float(lp), "vader": float(v)}
             for i, y, lp, v in zip(kept, conts, logp, vader, strict=True)]
-    atomic_write_text(path / "heldout.json", json.dumps(rows) + "\n")
+    write_atomic(path / "heldout.json", json.dumps(rows) + "\n")
     info: dict[str, Any] = {"texts": len(sources), "scored": len(kept), "too_long": len(sources) - len(kept),
                             "max_new_tokens": limit,
                             "vader_zero_fraction": float(np.mean(vader == 0)) if kept else None,
@@ -358,8 +359,8 @@ def _tau_name(t: float) -> str:
     return format(t, "g")
 
 
-def _count(decisions: list[dict]) -> dict[str, int]:
-    out = {"agrees": 0, "contradicts": 0, "undecided": 0, "n/a": 0}
+def _count(decisions: list[dict], kinds: tuple[str, ...] = ("agrees", "contradicts", "undecided", "n/a")) -> dict:
+    out = dict.fromkeys(kinds, 0)
     for d in decisions:
         out[d["decision"]] += 1
     out["total"] = len(decisions)
@@ -370,21 +371,14 @@ def _count(decisions: list[dict]) -> dict[str, int]:
 
 def _imha(schemes: list[dict]) -> dict[str, Any]:
     rates = [s["acceptance"] for s in schemes if s["adaptor"] != "ancestral" and s["acceptance"] is not None]
-    differ = {what: _count_two([s["global_minus_local"][what] for s in schemes if s["adaptor"] != "ancestral"])
+    differ = {what: _count([s["global_minus_local"][what] for s in schemes if s["adaptor"] != "ancestral"],
+                         ("differ", "undecided", "n/a"))
               for what in ("log_prior", "reward")}
     return {"schemes": len(rates), "min": min(rates) if rates else None,
             "median": float(np.median(rates)) if rates else None, "max": max(rates) if rates else None,
             "above_paper": sum(1 for r in rates if r > PAPER["acceptance"]),
             "ancestral": next((s["acceptance"] for s in schemes if s["adaptor"] == "ancestral"), None),
             "differ": differ}
-
-
-def _count_two(decisions: list[dict]) -> dict[str, int]:
-    out = {"differ": 0, "undecided": 0, "n/a": 0}
-    for d in decisions:
-        out[d["decision"]] += 1
-    out["total"] = len(decisions)
-    return out
 
 
 def _stage_rows(mini: dict) -> list[dict[str, Any]]:
@@ -809,7 +803,7 @@ def write_figures(rep: dict[str, Any], out_dir: str | Path) -> list[str]:
                                for i, t in enumerate(taus)], fontsize=7, title="large: scheme mean; small: corpora",
                       title_fontsize=7)
     fig.tight_layout()
-    _savefig(fig, out / "tradeoff.png")
+    savefig_atomic(fig, out / "tradeoff.png", dpi=90)
     plt.close(fig)
     names.append("tradeoff.png")
 
@@ -830,7 +824,7 @@ def write_figures(rep: dict[str, Any], out_dir: str | Path) -> list[str]:
     axes[0].legend(fontsize=7)
     axes[0].set_title("RLHF analogue, local corpora")
     fig.tight_layout()
-    _savefig(fig, out / "temperature.png")
+    savefig_atomic(fig, out / "temperature.png", dpi=90)
     plt.close(fig)
     names.append("temperature.png")
 
@@ -845,19 +839,10 @@ def write_figures(rep: dict[str, Any], out_dir: str | Path) -> list[str]:
     ax.set_ylabel("IMHA acceptance rate")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _savefig(fig, out / "acceptance.png")
+    savefig_atomic(fig, out / "acceptance.png", dpi=90)
     plt.close(fig)
     names.append("acceptance.png")
     return names
-
-
-def _savefig(fig: Any, path: Path) -> None:
-    """Save a figure atomically (a temporary file in the same folder, then a rename)."""
-    import os
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=90, format="png")
-    os.replace(tmp, path)
 
 
 def write_report(root: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
@@ -870,8 +855,8 @@ def write_report(root: str | Path, out_dir: str | Path | None = None) -> dict[st
     text = json.dumps(rep, indent=1, allow_nan=False) + "\n"
     rep = json.loads(text)  # the markdown is rendered from exactly what the JSON file holds
     write_figures(rep, out)
-    atomic_write_text(out / "report.json", text)
-    atomic_write_text(out / "report.md", render_markdown(rep))
+    write_atomic(out / "report.json", text)
+    write_atomic(out / "report.md", render_markdown(rep))
     return rep
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from typicality.lm.theory.estimators import clopper_pearson
+from typicality.lm.theory.estimators import bernstein_half, clopper_pearson
 
 __all__ = ["BOUND_TARGETS", "MIN_CORPORA", "aep_rows", "chernoff_interval", "log_renyi_sums"]
 
@@ -57,9 +57,7 @@ def log_renyi_sums(logp: np.ndarray, alphas: np.ndarray, confidence: float) -> d
     for i, a in enumerate(alphas):
         if a > 1:
             terms = np.exp(x[i])
-            v = float(terms.var(ddof=1))
-            lt = math.log(4 / delta)
-            half = math.sqrt(2 * v * lt / n) + 7 * lt / (3 * (n - 1))
+            half = bernstein_half(terms, delta / 2)
             m = float(terms.mean())
             low[i] = math.log(m - half) if m - half > 0 else -math.inf
             high[i] = math.log(min(1.0, m + half))
@@ -71,17 +69,11 @@ def log_renyi_sums(logp: np.ndarray, alphas: np.ndarray, confidence: float) -> d
     return {"estimate": est, "low": low, "high": high}
 
 
-def _chernoff(n: int, eps: float, h: float, log_s_below: np.ndarray, log_s_above: np.ndarray) -> float:
-    up = np.max((1 - ALPHAS_BELOW) * (eps + h) - log_s_below)
-    lo = np.max((ALPHAS_ABOVE - 1) * (eps - h) - log_s_above)
-    up, lo = max(float(up), 0.0), max(float(lo), 0.0)
-    return min(1.0, math.exp(-n * up) + math.exp(-n * lo))
-
-
 def chernoff_interval(n: int, eps: float, h: dict[str, Any], sums_below: dict[str, np.ndarray],
                       sums_above: dict[str, np.ndarray]) -> dict[str, float]:
     """The corrected two-sided Chernoff bound at (N, ε): point value and the interval from the inputs' intervals."""
-    est = _chernoff(n, eps, h["estimate"], sums_below["estimate"], sums_above["estimate"])
+    est = min(1.0, _tail(n, eps, h["estimate"], sums_below["estimate"], +1)
+              + _tail(n, eps, h["estimate"], sums_above["estimate"], -1))
     # largest bound: small upper exponent (low H, large S) and small lower exponent (large H, large S); each tail
     # takes its own worst H, so evaluate the two tails separately
     worst = (min(1.0, _tail(n, eps, h["low"], sums_below["high"], +1) + _tail(n, eps, h["high"], sums_above["high"],

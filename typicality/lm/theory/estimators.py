@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ESS_WARN", "check_confidence", "clopper_pearson", "entropy_interval", "monotone_check",
+__all__ = ["ESS_WARN", "bernstein_half", "check_confidence", "clopper_pearson", "entropy_interval", "monotone_check",
            "renyi_interval", "varentropy_interval"]
 
 #: below this fraction of the sample, the effective sample size of an α < 1 Rényi estimate is a warning
@@ -105,7 +105,7 @@ def varentropy_interval(logp: Any, capped: Any = None, *, confidence: float = 0.
     return _interval(var, max(0.0, var - z * se), var + z * se, n, n_capped=0)
 
 
-def _bernstein_half(terms: np.ndarray, delta: float) -> float:
+def bernstein_half(terms: np.ndarray, delta: float) -> float:
     """Maurer & Pontil (2009, Thm. 4) one-sided deviation for the mean of i.i.d. terms in [0, 1], confidence 1 − δ:
     sqrt(2 V log(2/δ) / n) + 7 log(2/δ) / (3 (n − 1)), V the sample variance."""
     n = len(terms)
@@ -139,10 +139,10 @@ def renyi_interval(logp: Any, alpha: float, capped: Any = None, *, confidence: f
         # the low end of Σ p^α (hence the high end of H_α) sets those terms to 0
         terms = np.exp(x)
         delta = 1 - confidence
-        half = _bernstein_half(terms, delta / 2)
+        half = bernstein_half(terms, delta / 2)
         low_terms = np.where(cap, 0.0, terms)
         s_high = min(1.0, float(terms.mean()) + half)
-        s_low = max(0.0, float(low_terms.mean()) - _bernstein_half(low_terms, delta / 2))
+        s_low = max(0.0, float(low_terms.mean()) - bernstein_half(low_terms, delta / 2))
         h_low = h_of(math.log(s_high))
         h_high = math.inf if s_low <= 0 else h_of(math.log(s_low))
         est = None if n_cap else h_of(log_mean)

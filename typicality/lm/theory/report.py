@@ -8,11 +8,13 @@ and ``eos.png`` (the distribution of p(eos | prefix) over every sampled prefix, 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from typicality.jsonio import write_atomic
+from typicality.lm.store import savefig_atomic
 
 __all__ = ["format_summary", "render_markdown", "write_report"]
 
@@ -151,12 +153,6 @@ def _aep_table(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _save(fig: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=90, format="png")
-    os.replace(tmp, path)
-
-
 def _num(x: Any) -> float:
     if isinstance(x, str):
         return math.inf if x == "inf" else -math.inf
@@ -171,9 +167,7 @@ def write_report(r: dict[str, Any], out_dir: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
-    tmp = out / ".report.md.tmp"
-    tmp.write_text(render_markdown(r), encoding="utf-8")
-    os.replace(tmp, out / "report.md")
+    write_atomic(out / "report.md", render_markdown(r))
     prompts = r["prompts"]
     k = len(prompts)
     fig, axes = plt.subplots(1, k, figsize=(5 * k, 4), squeeze=False)
@@ -197,7 +191,7 @@ def write_report(r: dict[str, Any], out_dir: str | Path) -> None:
         else:
             ax.set_title(f"{_label(p)}: no AEP rows", fontsize=8)
     fig.tight_layout()
-    _save(fig, out / "aep.png")
+    savefig_atomic(fig, out / "aep.png", dpi=90)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, k, figsize=(5 * k, 4), squeeze=False)
@@ -215,7 +209,7 @@ def write_report(r: dict[str, Any], out_dir: str | Path) -> None:
         ax.set_title(_label(p), fontsize=8)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, out / "renyi.png")
+    savefig_atomic(fig, out / "renyi.png", dpi=90)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, k, figsize=(5 * k, 4), squeeze=False)
@@ -228,5 +222,5 @@ def write_report(r: dict[str, Any], out_dir: str | Path) -> None:
             ax.set_ylabel("prefixes")
         ax.set_title(_label(p), fontsize=8)
     fig.tight_layout()
-    _save(fig, out / "eos.png")
+    savefig_atomic(fig, out / "eos.png", dpi=90)
     plt.close(fig)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from typicality.jsonio import write_atomic, write_via_temp
 from typicality.lm.theory import aep as aep_mod
 from typicality.lm.theory import estimators as est
 
@@ -225,18 +225,6 @@ def analyze_prompt(logp: np.ndarray, capped: np.ndarray, log_eos: np.ndarray, lo
 
 # ---------------------------------------------------------------------------------------------------- running
 
-def _atomic_npz(path: Path, **arrays: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _prepare_dir(out: Path, config: TheoryConfig, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out {str(out)!r} is a file, not a folder")
@@ -255,7 +243,7 @@ def _prepare_dir(out: Path, config: TheoryConfig, force: bool) -> None:
             for f in (out / "units").glob("*.npz"):
                 f.unlink()
     (out / "units").mkdir(exist_ok=True)
-    _atomic_text(stamp, json.dumps({"fingerprint": config.fingerprint(), "settings": asdict(config)},
+    write_atomic(stamp, json.dumps({"fingerprint": config.fingerprint(), "settings": asdict(config)},
                                    default=str, indent=1) + "\n")
 
 
@@ -334,7 +322,7 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
                 data[f"s{k}_log_q_eos"] = np.concatenate([s.token_scores["log_q_eos"] for s in got])
             data["seconds"] = np.array(time.perf_counter() - t_unit)
             if unit is not None:
-                _atomic_npz(unit, **data)
+                write_via_temp(unit, lambda tmp, arrays=data: np.savez(tmp, **arrays))
         res = {"prompt": label, **analyze_prompt(data["logp"], data["capped"], data["log_eos"], data["log_min"],
                                                  alphas=config.alphas, confidence=config.confidence,
                                                  vocab=lm.vocab_size, n_eos=len(lm.eos_token_ids))}
@@ -355,7 +343,7 @@ def run_theory(config: TheoryConfig, out_dir: str | Path | None = None, *, force
     if out is not None:
         from typicality import jsonio
 
-        _atomic_text(out / "theory.json", jsonio.dumps(to_json(report)) + "\n")
+        write_atomic(out / "theory.json", jsonio.dumps(to_json(report)) + "\n")
     return report
 
 
