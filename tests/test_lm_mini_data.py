@@ -116,7 +116,9 @@ def test_done_marker_is_atomic(tmp_path, monkeypatch):
     def crash(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(cache.os, "replace", crash)
+    from typicality import jsonio
+
+    monkeypatch.setattr(jsonio.os, "replace", crash)  # the rename of the one atomic writer (jsonio.write_via_temp)
     with pytest.raises(OSError, match="disk full"):
         cache.mark_done(path, {"seconds": 2.0})
     monkeypatch.undo()
