@@ -15,6 +15,7 @@ import mpmath
 
 from typicality import __version__, jsonio
 from typicality import measures as M
+from typicality.lm.distributed import ShardError
 from typicality.models import examples
 from typicality.models.arpa import load_arpa
 from typicality.models.ngram import NGramLM
@@ -358,9 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as e:  # ImportError: an optional extra missing
         print(f"typicality: error: {e}", file=sys.stderr)
         return 2
+    except ShardError as e:  # a shard of a torchrun job failed (its traceback is in the run's logs/)
+        print(f"typicality: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("typicality: interrupted; finished work is kept (rerun the same command to resume)", file=sys.stderr)
         return 130

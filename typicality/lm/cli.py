@@ -58,15 +58,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.config in MINI_PRESETS:
         return cmd_mini(args)
+    from typicality.lm import distributed
+
+    shard = distributed.from_environment()
+    if shard is not None:  # under torchrun: before anything starts CUDA
+        distributed.pin_local_device(shard)
     overrides = list(args.set or [])
     if args.device is not None:
         overrides.append(f'models.device="{args.device}"')
     config = load_config(args.config, overrides=overrides)
-    run = run_study(config, args.out, force=args.force, progress=_progress_factory(),
-                    log=lambda msg: print(f"typicality: {msg}", file=sys.stderr))
+    if shard is None:
+        run = run_study(config, args.out, force=args.force, progress=_progress_factory(),
+                        log=lambda msg: print(f"typicality: {msg}", file=sys.stderr))
+    else:
+        tag = f"typicality [rank {shard.rank}/{shard.world_size}]"
+        run = distributed.run_sharded(config, args.out, shard, force=args.force,
+                                      progress=_progress_factory() if shard.rank == 0 else None,
+                                      log=lambda msg: print(f"{tag}: {msg}", file=sys.stderr))
     r = run.results
     if r is None:
-        print(f"typicality: this process's units are done; results are merged by rank 0 into {args.out}",
+        print(f"typicality: this process's units are done; rank 0 merges the results into {args.out}",
               file=sys.stderr)
         return 0
     if args.json:

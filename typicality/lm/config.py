@@ -109,7 +109,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     },
 }
 SCHEME_KEYS = {"name", "adaptor", "params", "temperature", "temperatures"}
-BACKENDS = ("transformers",)
+BACKENDS = ("transformers", "vllm")
 ADAPTOR_DTYPES = ("float64", "float32")
 PROMPT_EXTRACTORS = ("hh_first_human_turn", "prompt", "text")
 #: how a reward model is read: "auto" (a sequence-classification model with one label) or "safe-rlhf-score"

@@ -298,57 +298,65 @@ class TransformersBackend:
                 on_group(g, results[g])  # type: ignore[arg-type]
 
     def _step(self, logits: Any, u: Any, adaptors: Any) -> tuple[Any, Any, Any]:
-        """One token for each running row, (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor, and
-        with ``step_stats`` an (n, 3) float64 tensor (log p(eos | prefix), log min_v p(v | prefix), log q_T(eos |
-        prefix), −inf where the adaptor drops every eos token), else None.
+        return draw_step(logits.to(self.dtype), u, adaptors, eos_ids=self.eos_ids, step_stats=self.step_stats)
 
-        ``adaptors`` is one :class:`DeviceAdaptor` for every row, or a list with one per row.
-        """
-        torch = self.torch
-        x = logits.to(self.dtype)
-        log_norm = torch.logsumexp(x, dim=-1)
-        if not isinstance(adaptors, list):
-            tok, logq, logw, log_q_eos = self._draw(x, u, adaptors)
-        else:
-            tok = torch.empty(len(x), dtype=torch.long, device=x.device)
-            logq = torch.empty(len(x), dtype=torch.float64, device=x.device)
-            logw = torch.empty(len(x), dtype=torch.float64, device=x.device)
-            log_q_eos = torch.empty(len(x), dtype=torch.float64, device=x.device) if self.step_stats else None
-            groups: dict[int, list[int]] = {}
-            for j, a in enumerate(adaptors):
-                groups.setdefault(id(a), []).append(j)
-            for members in groups.values():
-                sel = torch.tensor(members, dtype=torch.long, device=x.device)
-                tok[sel], logq[sel], logw[sel], q_eos = self._draw(
-                    x.index_select(0, sel), u.index_select(0, sel), adaptors[members[0]])
-                if q_eos is not None:
-                    log_q_eos[sel] = q_eos
-        logp = (x.gather(1, tok[:, None]).squeeze(1) - log_norm).double()
-        stats = None
-        if self.step_stats:
-            log_eos = torch.logsumexp(x.index_select(1, self.eos_ids), dim=-1) - log_norm
-            stats = torch.stack([log_eos.double(), (x.amin(dim=-1) - log_norm).double(), log_q_eos], dim=1)
-        return tok, torch.stack([logp, logq, logw], dim=1), stats
 
-    def _draw(self, x: Any, u: Any, adaptor: Any) -> tuple[Any, Any, Any, Any]:
-        """Inverse-CDF draws from q_T = T(p)/Z (one uniform per row), log q_T and log T(p) of the drawn tokens, and
-        with ``step_stats`` log q_T(eos) (all eos ids together), else None."""
-        torch = self.torch
-        scores, offset = adaptor.transform(x)
-        top = scores.amax(dim=-1, keepdim=True)
-        cdf = torch.cumsum(torch.exp(scores - top), dim=-1)
-        total = cdf[:, -1:]
-        # the target stays below the total, so the first cdf entry above it is a step up: a token of weight > 0
-        target = torch.minimum(u.to(cdf.dtype)[:, None] * total, torch.nextafter(total, torch.zeros_like(total)))
-        pick = torch.searchsorted(cdf, target, right=True)
-        s_pick = scores.gather(1, pick).squeeze(1)
-        log_z = top.squeeze(1) + torch.log(total.squeeze(1))
-        logq = (s_pick - log_z).double()
-        logw = (s_pick - offset).double()
-        log_q_eos = None
-        if self.step_stats:
-            log_q_eos = (torch.logsumexp(scores.index_select(1, self.eos_ids), dim=-1) - log_z).double()
-        return pick.squeeze(1), logq, logw, log_q_eos
+def draw_step(x: Any, u: Any, adaptors: Any, *, eos_ids: Any, step_stats: bool = False) -> tuple[Any, Any, Any]:
+    """One token for each row of the logits ``x`` (already in the adaptor dtype), drawn from q_T by inverting its
+    CDF at the row's uniform ``u``; (log p(y), log q_T(y), log T(p)(y)) as an (n, 3) float64 tensor; and with
+    ``step_stats`` an (n, 3) float64 tensor (log p(eos | prefix), log min_v p(v | prefix), log q_T(eos | prefix),
+    −inf where the adaptor drops every eos token), else None. Shared by every back end.
+
+    ``adaptors`` is one :class:`DeviceAdaptor` for every row, or a list with one per row; ``eos_ids`` a long
+    tensor of the eos ids on the logits' device.
+    """
+    import torch
+
+    log_norm = torch.logsumexp(x, dim=-1)
+    if not isinstance(adaptors, list):
+        tok, logq, logw, log_q_eos = _draw(x, u, adaptors, eos_ids, step_stats)
+    else:
+        tok = torch.empty(len(x), dtype=torch.long, device=x.device)
+        logq = torch.empty(len(x), dtype=torch.float64, device=x.device)
+        logw = torch.empty(len(x), dtype=torch.float64, device=x.device)
+        log_q_eos = torch.empty(len(x), dtype=torch.float64, device=x.device) if step_stats else None
+        groups: dict[int, list[int]] = {}
+        for j, a in enumerate(adaptors):
+            groups.setdefault(id(a), []).append(j)
+        for members in groups.values():
+            sel = torch.tensor(members, dtype=torch.long, device=x.device)
+            tok[sel], logq[sel], logw[sel], q_eos = _draw(
+                x.index_select(0, sel), u.index_select(0, sel), adaptors[members[0]], eos_ids, step_stats)
+            if q_eos is not None:
+                log_q_eos[sel] = q_eos
+    logp = (x.gather(1, tok[:, None]).squeeze(1) - log_norm).double()
+    stats = None
+    if step_stats:
+        log_eos = torch.logsumexp(x.index_select(1, eos_ids), dim=-1) - log_norm
+        stats = torch.stack([log_eos.double(), (x.amin(dim=-1) - log_norm).double(), log_q_eos], dim=1)
+    return tok, torch.stack([logp, logq, logw], dim=1), stats
+
+
+def _draw(x: Any, u: Any, adaptor: Any, eos_ids: Any, step_stats: bool) -> tuple[Any, Any, Any, Any]:
+    """Inverse-CDF draws from q_T = T(p)/Z (one uniform per row), log q_T and log T(p) of the drawn tokens, and
+    with ``step_stats`` log q_T(eos) (all eos ids together), else None."""
+    import torch
+
+    scores, offset = adaptor.transform(x)
+    top = scores.amax(dim=-1, keepdim=True)
+    cdf = torch.cumsum(torch.exp(scores - top), dim=-1)
+    total = cdf[:, -1:]
+    # the target stays below the total, so the first cdf entry above it is a step up: a token of weight > 0
+    target = torch.minimum(u.to(cdf.dtype)[:, None] * total, torch.nextafter(total, torch.zeros_like(total)))
+    pick = torch.searchsorted(cdf, target, right=True)
+    s_pick = scores.gather(1, pick).squeeze(1)
+    log_z = top.squeeze(1) + torch.log(total.squeeze(1))
+    logq = (s_pick - log_z).double()
+    logw = (s_pick - offset).double()
+    log_q_eos = None
+    if step_stats:
+        log_q_eos = (torch.logsumexp(scores.index_select(1, eos_ids), dim=-1) - log_z).double()
+    return pick.squeeze(1), logq, logw, log_q_eos
 
 
 def _mergeable(cache: Any) -> bool:

@@ -7,7 +7,8 @@ parquet file per unit, named by the unit and the hash of its inputs::
     DIR/units/<scheme>/p000000-000064.sample.<key>.parquet
     DIR/units/<scheme>/p000000-000064.prior.<key>.parquet
     DIR/units/<scheme>/p000000-000064.reward.<key>.parquet
-    DIR/samples.parquet, DIR/results.json, DIR/figure.png, DIR/report.md
+    DIR/samples.parquet, DIR/results.json, DIR/figure.png, DIR/report.md, DIR/timings.json
+    DIR/logs/rank-<r>-error.txt                       a failed shard's traceback (torchrun)
 
 A unit whose file exists is done: an interrupted run resumes there and never redoes it. A file with another key is
 another config's result: the run refuses to start (``--force`` deletes such files), so results never mix. Files
@@ -29,7 +30,7 @@ from typicality import jsonio
 STAGES = ("sample", "prior", "reward")
 RUN_FILE = "run.json"
 RUN_FORMAT = "typicality.lm.run/1"
-OUTPUTS = ("samples.parquet", "results.json", "figure.png", "report.md")
+OUTPUTS = ("samples.parquet", "results.json", "figure.png", "report.md", "timings.json")
 _UNIT_RE = re.compile(r"^p(\d{6,})-(\d{6,})\.(sample|prior|reward)\.([0-9a-f]{16})\.parquet$")
 
 

@@ -12,8 +12,13 @@ then runs the stages one model at a time (so one GPU holds one model), unit by u
    **analyse** (:mod:`typicality.lm.analysis`) into ``results.json``, and **report** (``figure.png``, ``report.md``).
 
 Every stage works on any subset of the units: ``rank``/``world_size`` give process ``rank`` the units
-``i % world_size == rank`` (the torchrun launcher of a later stage passes them), and the merge reads whatever units
-exist, refusing to merge while any is missing.
+``i % world_size == rank`` (under torchrun, :mod:`typicality.lm.distributed` passes them and coordinates the
+processes), and the merge refuses to run while any unit is missing. Each unit is computed on its own, so its file
+is the same whichever process computes it and whatever else was pending: a sharded or resumed run writes the same
+``samples.parquet`` and ``results.json`` as one uninterrupted process (times go to ``timings.json``).
+
+``sampling.backend`` chooses the engine of the sample and prior stages: transformers (:mod:`typicality.lm.sampling`,
+:mod:`typicality.lm.scoring`) or vLLM (:mod:`typicality.lm.vllm_backend`).
 """
 
 from __future__ import annotations
@@ -23,15 +28,17 @@ import importlib.util
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from typicality import __version__, jsonio
 from typicality.lm.config import StudyConfig, fingerprint
 from typicality.lm.prompts import Prompts, load_prompts
-from typicality.lm.store import RunDirectory, Unit, read_parquet, write_parquet_atomic
+from typicality.lm.store import STAGES, RunDirectory, Unit, read_parquet, write_parquet_atomic
 
 Progress = Callable[[str, int], Callable[[int], None]]
 
@@ -132,6 +139,8 @@ class StudyRun:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     units_done: dict[str, int] = field(default_factory=dict)
     units_reused: dict[str, int] = field(default_factory=dict)
+    #: the stage running now (None between stages): what a failure report names
+    stage: str | None = None
 
 
 def versions() -> dict[str, str | None]:
@@ -167,6 +176,12 @@ def preflight(config: StudyConfig) -> tuple[Prompts, Any, Any]:
         raise ValueError(f"the aligned model ({m['aligned']!r}) has {aligned.vocab_size} logits and the prior "
                          f"({m['prior']!r}) {prior.vocab_size}: the prior could not score every id the aligned "
                          "model can sample")
+    if config.sampling["backend"] == "vllm":
+        from typicality.lm import vllm_backend
+        from typicality.lm.scoring import prompt_ids
+
+        lengths = [len(ids) for ids in prompt_ids(aligned.tokenizer, prompts.templated)]
+        vllm_backend.check_config(config, {"aligned": aligned, "prior": prior}, lengths, device)
     if m["reward"] is not None:
         _named("models.reward", loading.check_reward_spec, m["reward"], kind=m["reward_kind"], trust_remote_code=trust)
         if is_function_spec(m["reward"]):
@@ -204,29 +219,70 @@ def smoke_test_reward(reward: Any, prompts: Prompts) -> None:
 
 def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, progress: Progress | None = None,
               rank: int = 0, world_size: int = 1, log: Callable[[str], None] | None = None) -> StudyRun:
-    """Run (or resume) the study of ``config`` into ``out_dir``; see the module docstring."""
-    from typicality.lm.scoring import prompt_ids
+    """Run (or resume) the study of ``config`` into ``out_dir``; see the module docstring.
 
-    progress = progress or _quiet
-    say = log or (lambda msg: None)
+    ``rank``/``world_size`` without torchrun: this process does the units ``i % world_size == rank`` and rank 0
+    merges once every unit exists (run the ranks one after another, or as jobs sharing the directory; under
+    torchrun, :func:`typicality.lm.distributed.run_sharded` coordinates them).
+    """
+    check_shard(rank, world_size)
+    ctx = prepare_study(config, out_dir, force=force, progress=progress, log=log, world_size=world_size)
+    run = StudyRun(None, ctx.root)
+    run_stages(ctx, shard_units(ctx.plan, rank, world_size), run)
+    if rank != 0:
+        return run
+    missing = missing_units(ctx)
+    if missing:
+        ctx.say(f"{len(missing)} unit(s) of other processes are not done yet; merge when they are")
+        return run
+    finish_study(ctx, run, [timing_record(run, rank, ctx.device)])
+    return run
+
+
+def check_shard(rank: Any, world_size: Any) -> None:
     if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
     if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
         raise ValueError(f"rank must be an int in [0, {world_size}), got {rank!r}")
 
+
+def shard_units(plan: StudyPlan, rank: int, world_size: int) -> list[Unit]:
+    """The units of process ``rank`` of ``world_size``: every ``world_size``-th, starting at ``rank``."""
+    return [u for i, u in enumerate(plan.units) if i % world_size == rank]
+
+
+def prepare_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, progress: Progress | None = None,
+                  log: Callable[[str], None] | None = None, adopt: bool = True,
+                  world_size: int = 1) -> _StageContext:
+    """The cheap checks (:func:`preflight`), the plan, and (with ``adopt``) the run directory made ready: created,
+    or checked to hold only this config's units (``force`` deletes others'). ``world_size`` processes must each
+    have a unit to do."""
+    from typicality.lm.scoring import prompt_ids
+
     prompts, device, tokenizer = preflight(config)
     plan = make_plan(config, prompts)
+    if world_size > len(plan.units):
+        n_ranges = len(plan.units) // max(1, len(config.all_schemes))
+        raise ValueError(f"{world_size} processes but this study has only {len(plan.units)} unit(s) of work "
+                         f"({len(config.all_schemes)} scheme(s) × {n_ranges} range(s) of up to "
+                         f"{config.sampling['prompts_per_unit']} prompts, from {len(prompts)} prompt(s)): "
+                         f"{world_size - len(plan.units)} process(es) would have nothing to do; start at most "
+                         f"{len(plan.units)} (torchrun --nproc-per-node), or lower sampling.prompts_per_unit")
     run_dir = RunDirectory(out_dir)
-    root = run_dir.root
-    run_dir.prepare({"config": config.to_json_dict(), "fingerprints": plan.fingerprints},
-                    plan.expected_files(root), force=force)
-    m, s = config.models, config.sampling
-    mine = [u for i, u in enumerate(plan.units) if i % world_size == rank]
-    ctx = _StageContext(config, plan, root, prompts, prompt_ids(tokenizer, prompts.templated), progress, say)
-    run = StudyRun(None, root)
+    if adopt:
+        run_dir.prepare({"config": config.to_json_dict(), "fingerprints": plan.fingerprints},
+                        plan.expected_files(run_dir.root), force=force)
+    return _StageContext(config, plan, run_dir.root, prompts, prompt_ids(tokenizer, prompts.templated),
+                         progress or _quiet, log or (lambda msg: None), str(device))
+
+
+def run_stages(ctx: _StageContext, units: Sequence[Unit], run: StudyRun) -> None:
+    """Sample, score and reward ``units`` (those not done yet), recording times and counts in ``run``."""
+    run.stage = None
     for stage, runner in (("sample", _sample_units), ("prior", _prior_units), ("reward", _reward_units)):
+        run.stage = stage
         t0 = time.perf_counter()
-        ours = [u for u in mine if (u, stage) in plan.keys]
+        ours = [u for u in units if (u, stage) in ctx.plan.keys]
         pending = [u for u in ours if not ctx.path(u, stage).exists()]
         run.units_reused[stage] = len(ours) - len(pending)
         if pending:
@@ -234,16 +290,29 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, 
             _free_memory()
         run.stage_seconds[stage] = time.perf_counter() - t0
         run.units_done[stage] = len(pending)
+    run.stage = None
 
-    if rank != 0:
-        return run
-    missing = [u for u in plan.units for st in ("sample", "prior", "reward")
-               if (u, st) in plan.keys and not u.path(root, st, plan.keys[(u, st)]).exists()]
-    if missing:
-        say(f"{len(missing)} unit(s) of other processes are not done yet; merge when they are")
-        return run
 
-    # 4. merge, analyse, report
+def missing_units(ctx: _StageContext) -> list[tuple[Unit, str]]:
+    plan = ctx.plan
+    return [(u, st) for u in plan.units for st in STAGES if (u, st) in plan.keys and not ctx.path(u, st).exists()]
+
+
+def timing_record(run: StudyRun, rank: int, device: str) -> dict[str, Any]:
+    """What one process did: its stage times and unit counts (for ``timings.json``)."""
+    return {"rank": rank, "host": platform.node(), "device": device, "stage_seconds": dict(run.stage_seconds),
+            "units_done": dict(run.units_done), "units_reused": dict(run.units_reused)}
+
+
+def finish_study(ctx: _StageContext, run: StudyRun, ranks: list[dict[str, Any]]) -> None:
+    """Merge every unit into ``samples.parquet``, analyse into ``results.json``, write the report, and record how
+    the run went in ``timings.json`` (``ranks``: :func:`timing_record` of each process).
+
+    ``results.json`` holds only what the config and the models determine (the results, the config, the versions,
+    the device), so a resumed or sharded run writes the same file as one uninterrupted process; times and unit
+    counts go to ``timings.json``."""
+    config, plan, root = ctx.config, ctx.plan, ctx.root
+    m, s = config.models, config.sampling
     t0 = time.perf_counter()
     samples = merge_units(plan, root)
     write_parquet_atomic(samples, root / "samples.parquet")
@@ -260,9 +329,8 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, 
     analysis = analyze(samples, [sch.to_json_dict() for sch in config.all_schemes], options)
     run.stage_seconds["analysis"] = time.perf_counter() - t0
     meta = {"models": {k: m[k] for k in ("aligned", "prior", "reward", "secret_reward_beta")},
-            "n_prompts": len(prompts), "samples_per_prompt": s["samples_per_prompt"], "versions": versions(),
-            "device": str(device), "stage_seconds": run.stage_seconds, "units_reused": run.units_reused,
-            "prompts_source": prompts.source}
+            "n_prompts": len(ctx.prompts), "samples_per_prompt": s["samples_per_prompt"], "versions": versions(),
+            "device": ctx.device, "backend": s["backend"], "prompts_source": ctx.prompts.source}
     results = {**analysis, "config": config.to_json_dict(), **meta}
     jsonio.write_atomic(root / "results.json", jsonio.dumps(results))
     t0 = time.perf_counter()
@@ -271,11 +339,14 @@ def run_study(config: StudyConfig, out_dir: str | Path, *, force: bool = False, 
     try:
         write_figure(analysis, samples, root / "figure.png")
     except ImportError:
-        say("matplotlib is not installed, so no figure was written (pip install 'typicality[lm]')")
-    write_report(analysis, meta, root / "report.md")
+        ctx.say("matplotlib is not installed, so no figure was written (pip install 'typicality[lm]')")
+    write_report(analysis, {**meta, "stage_seconds": run.stage_seconds, "processes": len(ranks)},
+                 root / "report.md")
     run.stage_seconds["report"] = time.perf_counter() - t0
+    timings = {"world_size": len(ranks), "ranks": ranks,
+               "rank0_stage_seconds": dict(run.stage_seconds)}
+    jsonio.write_atomic(root / "timings.json", jsonio.dumps(timings))
     run.results = results
-    return run
 
 
 @dataclass
@@ -289,6 +360,7 @@ class _StageContext:
     prompt_ids: list[list[int]]
     progress: Progress
     say: Callable[[str], None]
+    device: str
 
     def path(self, unit: Unit, stage: str) -> Path:
         return unit.path(self.root, stage, self.plan.keys[(unit, stage)])
@@ -298,60 +370,104 @@ class _StageContext:
 
 
 def _sample_units(ctx: _StageContext, pending: list[Unit]) -> None:
-    """Stage 1: the aligned model samples every pending unit's strings, recording their scores."""
+    """Stage 1: the aligned model samples every pending unit's strings, recording their scores.
+
+    Each unit is sampled on its own (the batch never mixes units), so a unit's rows, down to the last bit of every
+    recorded sum, do not depend on which other units were pending: a resumed or sharded run writes the same files
+    as one uninterrupted process."""
     import pandas as pd
 
-    from typicality.lm import loading
-    from typicality.lm.sampling import SampleRequest, TransformersBackend
+    from typicality.lm.sampling import SampleRequest
     from typicality.lm.scoring import decode_continuations
 
     m, s = ctx.config.models, ctx.config.sampling
-    ctx.say(f"sampling: {len(pending)} unit(s), {ctx.strings(pending)} strings from {m['aligned']}")
-    lm = loading.load_causal_lm(m["aligned"], device=m["device"], dtype=m["dtype"],
-                                trust_remote_code=m["trust_remote_code"])
-    backend = TransformersBackend(lm, max_new_tokens=s["max_new_tokens"], seed=s["seed"],
-                                  adaptor_dtype=s["adaptor_dtype"], batch_size=s["batch_size"],
-                                  token_scores=s["token_scores"])
-    eos_ids = set(lm.eos_token_ids)
-    schemes = {sch.name: sch for sch in ctx.config.all_schemes}
-    groups = [[SampleRequest(i, j, schemes[unit.scheme], tuple(ctx.prompt_ids[i])) for i in range(unit.start, unit.stop)
-               for j in range(s["samples_per_prompt"])] for unit in pending]
+    ctx.say(f"sampling: {len(pending)} unit(s), {ctx.strings(pending)} strings from {m['aligned']} "
+            f"({s['backend']} back end)")
+    with _engine(ctx, "aligned") as (backend, lm):
+        eos_ids = set(lm.eos_token_ids)
+        schemes = {sch.name: sch for sch in ctx.config.all_schemes}
+        tick = ctx.progress("sample", ctx.strings(pending))
+        for unit in pending:
+            group = [SampleRequest(i, j, schemes[unit.scheme], tuple(ctx.prompt_ids[i]))
+                     for i in range(unit.start, unit.stop) for j in range(s["samples_per_prompt"])]
+            sampled = backend.sample_groups([group], progress=tick)[0]
+            frame = pd.DataFrame([r.row() for r in sampled])
+            frame["text"] = decode_continuations(lm.tokenizer, [r.token_ids for r in sampled], eos_ids)
+            write_parquet_atomic(frame, ctx.path(unit, "sample"))
 
-    def write_unit(g: int, sampled: list) -> None:
-        frame = pd.DataFrame([r.row() for r in sampled])
-        frame["text"] = decode_continuations(lm.tokenizer, [r.token_ids for r in sampled], eos_ids)
-        write_parquet_atomic(frame, ctx.path(pending[g], "sample"))
 
-    # one stream over all pending units: the batch stays full across unit boundaries, and each unit is written as
-    # soon as its last string is done
-    backend.sample_groups(groups, progress=ctx.progress("sample", ctx.strings(pending)), on_group=write_unit)
+@contextmanager
+def _engine(ctx: _StageContext, role: str) -> Iterator[tuple[Any, Any]]:
+    """The back end of ``sampling.backend`` on model ``role`` ("aligned": a sampler; "prior": a scorer, as a
+    function ``score(contexts, continuations, **kw)``) and the model's :class:`~typicality.lm.loading.LoadedLM`
+    (for vLLM its configs only: tokenizer, special ids); freed on exit."""
+    from typicality.lm import loading
+
+    m, s = ctx.config.models, ctx.config.sampling
+    spec = m[role]
+    if s["backend"] == "vllm":
+        from typicality.lm import vllm_backend
+
+        info = loading.load_model_info(spec, trust_remote_code=m["trust_remote_code"])
+        eos_ids = sorted(info.eos_token_ids)
+        # the prior scores prompt + continuation and generates one token (vLLM's scoring is a generation)
+        length = max((len(p) for p in ctx.prompt_ids), default=1) + s["max_new_tokens"] + (role == "prior")
+        llm = vllm_backend.open_engine(spec, dtype=m["dtype"], max_model_len=length,
+                                       seed=s["seed"], max_num_seqs=s["batch_size"],
+                                       trust_remote_code=m["trust_remote_code"], sampling=role == "aligned")
+        try:
+            if role == "aligned":
+                yield vllm_backend.VLLMBackend(llm, eos_ids, max_new_tokens=s["max_new_tokens"], seed=s["seed"],
+                                               adaptor_dtype=s["adaptor_dtype"], token_scores=s["token_scores"]), info
+            else:
+                def score(contexts: Any, continuations: Any, **kw: Any) -> Any:
+                    kw.pop("batch_size", None)
+                    return vllm_backend.score_continuations(llm, contexts, continuations, eos_ids, **kw)
+
+                yield score, info
+        finally:
+            vllm_backend.close_engine(llm)
+        return
+    lm = loading.load_causal_lm(spec, device=m["device"], dtype=m["dtype"], trust_remote_code=m["trust_remote_code"])
+    try:
+        if role == "aligned":
+            from typicality.lm.sampling import TransformersBackend
+
+            yield (TransformersBackend(lm, max_new_tokens=s["max_new_tokens"], seed=s["seed"],
+                                       adaptor_dtype=s["adaptor_dtype"], batch_size=s["batch_size"],
+                                       token_scores=s["token_scores"]), lm)
+        else:
+            from typicality.lm.scoring import score_continuations
+
+            yield partial(score_continuations, lm), lm
+    finally:
+        del lm
+        _free_memory()
 
 
 def _prior_units(ctx: _StageContext, pending: list[Unit]) -> None:
     """Stage 2: log p_prior(y | x) and the unconditioned variant (BOS + y) of every pending unit's strings."""
     import pandas as pd
 
-    from typicality.lm import loading
-    from typicality.lm.scoring import score_continuations, start_context
+    from typicality.lm.scoring import start_context
 
     m, s = ctx.config.models, ctx.config.sampling
-    ctx.say(f"scoring under the prior: {len(pending)} unit(s) with {m['prior']}")
-    lm = loading.load_causal_lm(m["prior"], device=m["device"], dtype=m["dtype"],
-                                trust_remote_code=m["trust_remote_code"])
-    start = start_context(lm)
-    tick = ctx.progress("prior", 2 * ctx.strings(pending))
-    kw = {"batch_size": ctx.config.scoring["batch_size"], "progress": tick, "token_scores": s["token_scores"]}
-    for unit in pending:
-        frame = read_parquet(ctx.path(unit, "sample"))
-        ys = [list(y) for y in frame["token_ids"]]
-        cond = score_continuations(lm, [ctx.prompt_ids[i] for i in frame["prompt_index"]], ys, **kw)
-        uncond = score_continuations(lm, [start] * len(ys), ys, **kw)
-        out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"]})
-        for name, res in (("logp_prior", cond), ("logp_prior_unconditioned", uncond)):
-            out[name], out[name + "_eos"], out[name + "_clamped"] = res["total"], res["eos"], res["clamped"]
-            if s["token_scores"]:
-                out["token_" + name] = [list(map(float, v)) for v in res["tokens"]]
-        write_parquet_atomic(out, ctx.path(unit, "prior"))
+    ctx.say(f"scoring under the prior: {len(pending)} unit(s) with {m['prior']} ({s['backend']} back end)")
+    with _engine(ctx, "prior") as (score, lm):
+        bos = start_context(lm)
+        tick = ctx.progress("prior", 2 * ctx.strings(pending))
+        kw = {"batch_size": ctx.config.scoring["batch_size"], "progress": tick, "token_scores": s["token_scores"]}
+        for unit in pending:
+            frame = read_parquet(ctx.path(unit, "sample"))
+            ys = [list(y) for y in frame["token_ids"]]
+            cond = score([ctx.prompt_ids[i] for i in frame["prompt_index"]], ys, **kw)
+            uncond = score([bos] * len(ys), ys, **kw)
+            out = pd.DataFrame({"prompt_index": frame["prompt_index"], "sample_index": frame["sample_index"]})
+            for name, res in (("logp_prior", cond), ("logp_prior_unconditioned", uncond)):
+                out[name], out[name + "_eos"], out[name + "_clamped"] = res["total"], res["eos"], res["clamped"]
+                if s["token_scores"]:
+                    out["token_" + name] = [list(map(float, v)) for v in res["tokens"]]
+            write_parquet_atomic(out, ctx.path(unit, "prior"))
 
 
 def _reward_units(ctx: _StageContext, pending: list[Unit]) -> None:
@@ -413,5 +529,6 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-__all__ = ["StudyPlan", "StudyRun", "make_plan", "merge_units", "model_fingerprint", "preflight", "run_study",
-           "versions"]
+__all__ = ["StudyPlan", "StudyRun", "check_shard", "finish_study", "make_plan", "merge_units", "missing_units",
+           "model_fingerprint", "preflight", "prepare_study", "run_stages", "run_study", "shard_units",
+           "timing_record", "versions"]

@@ -223,12 +223,14 @@ def run_mini(root: str | Path, size: str | dict[str, Any] = "full", *, force: bo
     t0 = time.perf_counter()
     built = build_models(root, chosen, force=force, log=log)
     results: dict[str, Any] = {"size": size if isinstance(size, str) else "custom", "sizes": chosen,
-                               "training": built["info"], "studies": {}, "study_seconds": {}}
+                               "training": built["info"], "studies": {}, "study_seconds": {},
+                               "study_units_reused": {}}
     for name, config in study_configs(root, built, chosen).items():
         t1 = time.perf_counter()
         run = run_study(config, root / f"study-{name}", force=force, progress=progress, log=log)
         results["studies"][name] = run.results
         results["study_seconds"][name] = {"total": time.perf_counter() - t1, **run.stage_seconds}
+        results["study_units_reused"][name] = dict(run.units_reused)
     h_cfg = {"prior": built["configs"]["prior"], "max_new_tokens": chosen["study"]["max_new_tokens"]}
     _, results["heldout"] = _stage(root, "heldout", h_cfg, force, log or (lambda msg: None),
                                    lambda path: report.score_held_out(built["folders"], chosen, path))

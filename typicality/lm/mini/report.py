@@ -384,7 +384,7 @@ def _imha(schemes: list[dict]) -> dict[str, Any]:
 def _stage_rows(mini: dict) -> list[dict[str, Any]]:
     rows = [{"stage": name, "seconds": info.get("stage_seconds")} for name, info in mini["training"].items()]
     for name, secs in mini["study_seconds"].items():
-        reused = mini["studies"][name].get("units_reused") or {}
+        reused = (mini.get("study_units_reused") or {}).get(name) or mini["studies"][name].get("units_reused") or {}
         rows.append({"stage": f"study-{name}", "seconds": secs["total"],
                      "parts": {k: v for k, v in secs.items() if k != "total"},
                      "reused_units": sum(reused.values())})
