@@ -79,3 +79,20 @@ def test_bad_input(tmp_path, study):
     with pytest.raises(ValueError, match="not in samples"):
         write_figure(analysis, other, tmp_path / "f.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_terminal_summary_of_a_scheme_whose_strings_were_all_capped():
+    """A scheme with no ended string has no local or global means (None): the summary prints '-' (it raised
+    TypeError before)."""
+    from typicality.lm.cli import format_summary
+
+    capped = {"name": "eta0.3@t1", "n": 0, "n_capped": 12, "local": None, "global": None, "acceptance_rate": None,
+              "cramers_v": None, "cramers_v_corrected": None}
+    ended = {"name": "ancestral@t1", "n": 3, "n_capped": 1, "local": {"mean_logprob_prior": -4.5, "mean_reward": 0.25},
+             "global": {"mean_logprob_prior": -4.0, "mean_reward": 0.5}, "acceptance_rate": 0.5, "cramers_v": 0.1,
+             "cramers_v_corrected": 0.0}
+    text = format_summary({"schemes": [ended, capped], "string_spearman": None, "string_pearson": 0.1,
+                           "corpus_spearman": None, "corpus_pearson": None}, "out")
+    row = next(line for line in text.splitlines() if line.startswith("eta0.3@t1"))
+    assert row.split()[1:4] == ["0", "12", "-"]
+    assert "-4.50" in text and "0.250" in text

@@ -96,10 +96,10 @@ def format_summary(r: dict[str, Any], out: str) -> str:
     lines = [f"{'scheme':<28} {'n':>6} {'capped':>6}  {'local logp':>10} {'local r':>8}  {'global logp':>11} "
              f"{'global r':>8}  {'accept':>6} {'V':>6} {'Ṽ':>6}"]
     for s in r["schemes"]:
-        lo, gl = s["local"], s["global"]
-        lines.append(f"{s['name']:<28} {s['n']:>6} {s['n_capped']:>6}  {_f(lo['mean_logprob_prior'], '10.2f')} "
-                     f"{_f(lo['mean_reward'], '8.3f')}  {_f(gl['mean_logprob_prior'], '11.2f')} "
-                     f"{_f(gl['mean_reward'], '8.3f')}  {_f(s['acceptance_rate'], '6.3f')} "
+        lo, gl = s["local"] or {}, s["global"] or {}  # None: no string of the scheme ended (all capped)
+        lines.append(f"{s['name']:<28} {s['n']:>6} {s['n_capped']:>6}  {_f(lo.get('mean_logprob_prior'), '10.2f')} "
+                     f"{_f(lo.get('mean_reward'), '8.3f')}  {_f(gl.get('mean_logprob_prior'), '11.2f')} "
+                     f"{_f(gl.get('mean_reward'), '8.3f')}  {_f(s['acceptance_rate'], '6.3f')} "
                      f"{_f(s['cramers_v'], '6.3f')} {_f(s['cramers_v_corrected'], '6.3f')}")
     lines.append(f"string level: Spearman {_f(r['string_spearman'])}, Pearson {_f(r['string_pearson'])}; "
                  f"corpus level: Spearman {_f(r['corpus_spearman'])}, Pearson {_f(r['corpus_pearson'])}")
