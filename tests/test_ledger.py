@@ -87,6 +87,43 @@ def test_a_failed_check_changes_the_verdict():
     assert entry.verdict == "check-failed" and "ZeroDivisionError" in entry.evidence[0].description
 
 
+def test_parallel_checking_gives_the_sequential_entries_in_order(ledger):
+    ids = ["prop3", "eq8", "cor2", "prop1"]
+    finished = []
+    entries = run_ledger(ids, jobs=2, done=lambda e: finished.append(e.id))
+    assert [e.id for e in entries] == ids and sorted(finished) == sorted(ids)
+    for e in entries:
+        assert (e.verdict, e.levels, e.ok) == (ledger[e.id].verdict, ledger[e.id].levels, ledger[e.id].ok)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="jobs"):
+            run_ledger(ids, jobs=bad)
+
+
+def test_verify_shows_one_line_per_claim_on_a_terminal(monkeypatch, capsys):
+    import io
+    import sys
+
+    from typicality.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert main(["verify", "--only", "prop3", "eq8"]) == 0
+    lines = term.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].split()[:4] == ["[", "1/2]", "prop3", "false-as-stated"]
+    assert "ok" in lines[1]
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing but the table
+    assert main(["verify", "--only", "prop3"]) == 0
+    assert sys.stderr.getvalue() == ""
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with pytest.raises(SystemExit):
+        main(["verify", "--jobs", "0"])
+    assert "--jobs must be at least 1" in sys.stderr.getvalue()
+
+
 # ----- independent evidence for the verdicts ------------------------------------------------------------------------
 def c1_closed_forms(alphas=()):
     return unigram_closed_forms([Fraction(1, 4), Fraction(1, 4)], Fraction(1, 2), alphas)

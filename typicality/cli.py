@@ -107,18 +107,39 @@ def cmd_measures(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from typicality.ledger import run_ledger
 
-    def progress(claim_id: str) -> None:
-        if sys.stderr.isatty():
-            print(f"  ... checking {claim_id:<40}", file=sys.stderr, end="\r")
+    tty = sys.stderr.isatty()
+    total = len(args.only) if args.only else None
+    count = {"n": 0}
 
-    entries = run_ledger(args.only, progress=progress)
-    if sys.stderr.isatty():
-        print(" " * 60, file=sys.stderr, end="\r")
+    def done(entry: Any) -> None:  # one line per claim as it finishes, on a terminal
+        count["n"] += 1
+        if tty:
+            mark = "ok" if entry.ok else "FAILED"
+            print(f"  [{count['n']:>2}/{total or len(REGISTRY)}] {entry.id:<16} {entry.verdict:<16} {mark:<6} "
+                  f"{entry.seconds:5.1f}s", file=sys.stderr)
+
+    from typicality.ledger import REGISTRY
+
+    entries = run_ledger(args.only, done=done, jobs=args.jobs)
     if args.json:
         print(jsonio.dumps([e.to_json_dict() for e in entries]))
     else:
         print(format_ledger(entries))
     return 0 if all(e.ok for e in entries) else 1
+
+
+def _integer(name: str, low: int = 1) -> Any:
+    """An argparse type: an integer >= ``low``, with a message naming the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{name} must be at least {low}, got {value}")
+        return value
+
+    return parse
 
 
 def format_ledger(entries: list) -> str:
@@ -266,16 +287,6 @@ def cmd_toy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 5:
-        raise argparse.ArgumentTypeError(f"must be at least 5, got {value}")
-    return value
-
-
 def _alpha(text: str) -> str:
     try:
         M.parse_alpha(text)
@@ -303,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "builtin:NAME")
     p.add_argument("--alpha", action="append", type=_alpha, metavar="A",
                    help="a Rényi order α > 0 or 'inf' (repeatable; default: 0.5 and 2)")
-    p.add_argument("--dps", type=_positive_int, metavar="N", help="compute with mpmath at N decimal digits")
+    p.add_argument("--dps", type=_integer("--dps", 5), metavar="N", help="compute with mpmath at N decimal digits")
     p.add_argument("--bits", action="store_true", help="report entropies in bits instead of nats")
     p.add_argument("--json", action="store_true", help="print JSON (keys: tight, mass, entropy, varentropy, "
                                                          "expected_length, eos_bound, eos_bounded, length_tail_rate, "
@@ -319,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "if a verdict differs from the expected one or a check fails.")
     v.add_argument("--json", action="store_true", help="print JSON: a list of {id, verdict, evidence, details}")
     v.add_argument("--only", nargs="+", metavar="ID", help="check only these claims (e.g. prop3 thm2_lower)")
+    v.add_argument("--jobs", "-j", type=_integer("--jobs"), default=1, metavar="N",
+                   help="check claims in N processes at once (default 1)")
     v.set_defaults(func=cmd_verify)
 
     b = sub.add_parser("bounds", help="AEP bounds (Chebyshev, Chernoff) for an n-gram model",

@@ -78,9 +78,13 @@ def main() -> None:
                     help="2 with --hidden 64: heads of 32, which vLLM's CPU kernels take")
     ap.add_argument("--eos-logit", type=float, default=1.5)
     ap.add_argument("--threads", type=int, default=None, help="the one-process runs' threads (default: torch's)")
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default=None, help="cpu | cuda (default: cuda when torch sees a GPU, else cpu)")
     ap.add_argument("--vllm-python", default=None, help="an interpreter that has vLLM (and typicality) installed")
     args = ap.parse_args()
+    if args.device is None:
+        import torch
+
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     contenders = [("transformers", 1, sys.executable), ("transformers", 2, sys.executable)]
     if args.vllm_python:
         contenders += [("vllm", 1, args.vllm_python), ("vllm", 2, args.vllm_python)]

@@ -15,6 +15,7 @@ Print Assumptions renyi_monotone.
 Print Assumptions counterexample_tight.
 Print Assumptions prop3_counterexample.
 Print Assumptions global_temperature_diverges.
+Print Assumptions eos_bounded_masses.
 Print Assumptions prop3_corrected.
 Print Assumptions baer_positive.
 Print Assumptions baer_partial_sums.

@@ -21,15 +21,11 @@ is the one the ledger expects; otherwise ``typicality verify`` exits non-zero.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
-import shutil
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 VERDICTS = ("holds", "holds-corrected", "false-as-stated", "artifact", "reproduced", "not-reproduced", "pending")
@@ -46,6 +42,13 @@ class Evidence:
     details: dict[str, Any] = field(default_factory=dict)
     #: evidence that could not be gathered here (e.g. Coq not installed): reported, but neither passed nor failed
     skipped: bool = False
+    #: what the evidence covers of the claim when that is less than the whole (e.g. "finite support"), shown next to
+    #: the level: ``proved (finite support)``
+    scope: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.level} ({self.scope})" if self.scope else self.level
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "passed", bool(self.passed))
@@ -71,7 +74,7 @@ class Entry:
 
     @property
     def levels(self) -> list[str]:
-        return list(dict.fromkeys(e.level for e in self.evidence if e.passed and not e.skipped))
+        return list(dict.fromkeys(e.label for e in self.evidence if e.passed and not e.skipped))
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -86,7 +89,7 @@ class Entry:
                 "ok": self.ok,
                 "seconds": round(self.seconds, 3),
                 "note": self.note,
-                "checks": [{"level": e.level, "description": e.description, "passed": e.passed,
+                "checks": [{"level": e.level, "scope": e.scope, "description": e.description, "passed": e.passed,
                             "skipped": e.skipped, **_jsonable(e.details)} for e in self.evidence],
             },
         }
@@ -168,59 +171,21 @@ def guarded(level: str) -> Callable:
     return wrap
 
 
-#: the Coq theorems (file, names) behind each claim's `proved` evidence (proofs/coq/)
-COQ_THEOREMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "eq11": ("Finite.v", ("markov", "chebyshev", "aep_chebyshev")),
-    "eq8": ("Adaptors.v", ("eq8_ratio", "eq8_order", "eq8_tight")),
-    "example1": ("Adaptors.v", ("example1_reversal", "example1_kept")),
-    "prop2": ("Baer.v", ("baer_positive", "baer_partial_sums", "baer_tight", "baer_entropy_diverges")),
-    "prop3": ("Prop3.v", ("counterexample_tight", "prop3_counterexample", "global_temperature_diverges")),
-    "prop3_corrected": ("Prop3.v", ("eos_bounded_masses", "prop3_corrected")),
-    "cor1": ("Prop3.v", ("prop3_corrected",)),
-    "prop4": ("Renyi.v", ("renyi_monotone",)),
-}
-
-
-def coq_dir() -> Path:
-    from typicality import proofs
-
-    return Path(proofs.__file__).resolve().parent / "coq"
-
-
-def coq_build_status() -> tuple[bool, str]:
-    """(built, reason): the stamp written by proofs/coq/build.sh matches the current sources."""
-    d = coq_dir()
-    stamp = d / "BUILT"
-    if not d.is_dir():
-        return False, "not built: proofs/coq is not part of this installation"
-    if not stamp.exists():
-        has_coq = shutil.which("coqc") is not None
-        return False, ("not built: run proofs/coq/build.sh" if has_coq else
-                       "not built: Coq is not installed (apt-get install coq libcoq-interval libcoq-coquelicot)")
-    recorded = {}
-    for line in stamp.read_text().splitlines():
-        digest, name = line.split(maxsplit=1)
-        recorded[name.strip()] = digest
-    for name, digest in recorded.items():
-        source = d / name
-        if not source.exists() or hashlib.sha256(source.read_bytes()).hexdigest() != digest:
-            return False, f"not built: {name} changed since the last build (run proofs/coq/build.sh)"
-        if not source.with_suffix(".vo").exists():
-            return False, f"not built: {name} has no .vo (run proofs/coq/build.sh)"
-    return True, "built"
-
-
 def proved(claim_id: str) -> Evidence:
-    """`proved` evidence: the Coq theorems for the claim are in a successful, up-to-date build."""
-    file, theorems = COQ_THEOREMS[claim_id]
-    built, reason = coq_build_status()
+    """`proved` evidence: the Coq theorems for the claim are in an up-to-date build, no source assumes anything at
+    top level, and Coq's printed assumptions of each theorem are only the allowed axioms
+    (:mod:`typicality.ledger.coq`). The evidence carries the proof's scope."""
+    from typicality.ledger import coq
+
+    file, theorems = coq.COQ_THEOREMS[claim_id]
+    scope = coq.SCOPES[claim_id]
+    built, reason = coq.coq_build_status()
     description = f"Coq 8.16: {', '.join(theorems)} in proofs/coq/{file}"
     if not built:
-        return Evidence("proved", f"{description} — {reason}", False, {"status": reason}, skipped=True)
-    text = (coq_dir() / file).read_text()
-    missing = [t for t in theorems if not re.search(rf"\b(Theorem|Lemma|Corollary)\s+{t}\b", text)]
-    return Evidence("proved", description + " (no Admitted, no axioms beyond the standard reals)", not missing,
-                    {"missing": missing})
+        return Evidence("proved", f"{description} — {reason}", False, {"status": reason}, skipped=True, scope=scope)
+    passed, details = coq.check_proof(claim_id)
+    return Evidence("proved", description + " (Print Assumptions: only the standard library's axioms of the "
+                    "classical reals; no top-level assumption, no Admitted)", passed, details, scope=scope)
 
 
 _SYMBOLIC_CACHE: dict[str, list] = {}

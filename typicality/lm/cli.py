@@ -53,14 +53,17 @@ def cmd_mini(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from typicality.lm import distributed
     from typicality.lm.config import load_config
     from typicality.lm.study import run_study
 
-    if args.config in MINI_PRESETS:
-        return cmd_mini(args)
-    from typicality.lm import distributed
-
     shard = distributed.from_environment()
+    if args.config in MINI_PRESETS:
+        if shard is not None:
+            raise ValueError(f"the {args.config!r} preset trains its models in one process and cannot be sharded: run "
+                             f"it without torchrun (it takes about {'25' if args.config == 'mini' else '1'} minute(s) "
+                             "on 2 CPU cores)")
+        return cmd_mini(args)
     if shard is not None:  # under torchrun: before anything starts CUDA
         distributed.pin_local_device(shard)
     overrides = list(args.set or [])
@@ -107,12 +110,21 @@ def format_summary(r: dict[str, Any], out: str) -> str:
     return "\n".join(lines)
 
 
+def distributed_environment() -> object:
+    from typicality.lm.distributed import from_environment
+
+    return from_environment()
+
+
 def cmd_theory(args: argparse.Namespace) -> int:
     from typicality.lm.prompts import read_prompt_file
     from typicality.lm.theory import TheoryConfig, run_theory
     from typicality.lm.theory.report import format_summary as theory_summary
     from typicality.lm.theory.report import write_report as write_theory_report
 
+    if distributed_environment() is not None:
+        raise ValueError("typicality lm theory runs in one process (its estimates need every string of a prompt "
+                         "together); torchrun shards only typicality lm run")
     prompts = None
     if args.prompts is not None:
         prompts = tuple(read_prompt_file(args.prompts))
@@ -193,7 +205,10 @@ def add_parser(sub: Any) -> None:
                                     "official code's choices switched on one at a time (ablations).")
     lsub = lm.add_subparsers(dest="lm_command", required=True)
     r = lsub.add_parser("run", help="run or resume a study", description="Run (or resume) a study from a TOML config "
-                        "or a preset. Results: DIR/samples.parquet, results.json, figure.png, report.md.")
+                        "or a preset. Results: DIR/samples.parquet, results.json, figure.png, report.md (times in "
+                        "timings.json). Shard it over K processes or GPUs with torchrun: torchrun --nproc-per-node K "
+                        "-m typicality lm run CONFIG --out DIR (the same results as one process). [sampling] backend "
+                        "= \"vllm\" samples and scores on vLLM engines (pip install 'typicality[vllm]').")
     r.add_argument("config", help="a .toml config file or a preset name (typicality lm presets); the presets mini "
                                   "and mini-ci train their own models first (the offline miniature)")
     r.add_argument("--out", required=True, metavar="DIR", help="the run directory (resumed if it holds this config)")
