@@ -261,3 +261,37 @@ def test_miniature_evidence_fails_when_the_report_disagrees(monkeypatch):
     monkeypatch.setattr(mini_claims, "_load", lambda: None)
     entry = REGISTRY["s7_logprior"].check()
     assert all(e.skipped for e in entry.evidence) and "not part of this installation" in entry.evidence[0].description
+
+
+def test_the_c1_and_baer_evidence_fail_on_a_wrong_model():
+    """The certified divergence of Σ p^½ is computed from the model's transitions and Baer's H = ∞ from the model's
+    own probabilities: a wrong model makes each fail (they are not restatements of closed forms)."""
+    import mpmath
+
+    from typicality.ledger import model_claims, renyi_claims
+    from typicality.models import BaerLM, NGramLM
+
+    assert renyi_claims._certified_c1_divergence().passed
+    converging = NGramLM(1, "</s>", {"": {"a": "0.125", "b": "0.125", "</s>": "0.75"}})  # Σ p^½ < ∞
+    assert not renyi_claims._certified_c1_divergence(converging).passed
+
+    class Perturbed(BaerLM):  # p(a | a^1500) off by one part in 10^20
+        def next_symbol_distribution(self, prefix, *, dps=None):
+            cont, stop = super().next_symbol_distribution(prefix, dps=dps)
+            if len(prefix) == 1500:
+                cont = cont * (1 - mpmath.mpf(10) ** -20)
+            return np.array([cont, stop], dtype=object)
+
+    assert model_claims._certified_baer().passed
+    assert not model_claims._certified_baer(Perturbed()).passed
+
+
+def test_the_official_imha_rule_is_run_not_assumed():
+    """The artifact is shown by running the official acceptance expression: with the comma removed (the intended
+    test) the evidence fails, and the expression itself accepts everything whatever the weights."""
+    from typicality.ledger import adaptor_claims
+
+    assert adaptor_claims._official_rule_run().passed
+    assert not adaptor_claims._official_rule_run(adaptor_claims.intended_acceptance).passed
+    assert adaptor_claims.official_acceptance(-1000.0, 0.999) is True
+    assert adaptor_claims.intended_acceptance(-1000.0, 0.999) is False

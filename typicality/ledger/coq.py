@@ -56,7 +56,7 @@ SCOPES: dict[str, str] = {
     "example1": "the example's model",
     "prop2": "Baer's model",
     "prop3": "the counterexample model",
-    "prop3_corrected": "from per-length mass bounds; eos-boundedness gives them in a second lemma",
+    "prop3_corrected": "via per-length mass bounds + the eos-bounded lemma",
     "cor1": "through the corrected Prop. 3",
     "prop4": "finite support, non-strict",
 }
