@@ -295,3 +295,24 @@ def test_the_official_imha_rule_is_run_not_assumed():
     assert not adaptor_claims._official_rule_run(adaptor_claims.intended_acceptance).passed
     assert adaptor_claims.official_acceptance(-1000.0, 0.999) is True
     assert adaptor_claims.intended_acceptance(-1000.0, 0.999) is False
+
+
+def test_prop1_evidence_fails_when_the_library_is_off_and_needs_informative_examples(monkeypatch):
+    """Prop. 1's property is checked against an independent 50-digit computation: a tradeoff constant off by 1e-9
+    fails it; and a property whose examples are all uninformative fails for lack of power."""
+    import dataclasses
+
+    from hypothesis import strategies as st
+
+    from typicality import bounds as B
+    from typicality.ledger import aep_claims
+    from typicality.ledger.properties import property_check
+
+    good = aep_claims.prop1()[1]
+    assert good.passed and good.details["informative"] >= 30 and good.details["min_ratio"] >= 1
+    original = B.tradeoff
+    monkeypatch.setattr(B, "tradeoff", lambda *a, **k: dataclasses.replace(original(*a, **k),
+                                                                          constant=original(*a, **k).constant + 1e-9))
+    assert not aep_claims.prop1()[1].passed
+    idle = property_check("nothing can fail", lambda x: {"informative": False}, st.integers(), min_informative=5)
+    assert not idle.passed and "0 of" in idle.description
