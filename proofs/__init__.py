@@ -16,6 +16,7 @@ from types import ModuleType
 from . import (
     alg1,
     c8,
+    cor1_bounded_logits,
     cor3,
     eq8,
     eq11,
@@ -47,6 +48,7 @@ ALL: dict[str, ModuleType] = {
         prop4,
         prop5,
         lemma1,
+        cor1_bounded_logits,
         thm2_upper,
         thm2_lower,
         cor3,

@@ -41,6 +41,8 @@ EXPECTED = {
     "s7_logprior": "reproduced",
     "s7_reward": "not-reproduced",
     "appf_dpo": "reproduced",
+    "cor1_bounded_logits": "holds",
+    "appf_dpo_sign": "artifact",
 }
 #: the claims checked on the offline miniature's committed report
 MINIATURE = {"s62_tradeoff", "s62_acceptance", "s7_logprior", "s7_reward", "appf_dpo"}
@@ -316,3 +318,13 @@ def test_prop1_evidence_fails_when_the_library_is_off_and_needs_informative_exam
     assert not aep_claims.prop1()[1].passed
     idle = property_check("nothing can fail", lambda x: {"informative": False}, st.integers(), min_informative=5)
     assert not idle.passed and "0 of" in idle.description
+
+
+def test_the_dpo_sign_artifact_is_shown_by_the_official_expression():
+    """With Eq. 4's sign in place of the official expression the evidence fails (the 'trade-off' disappears)."""
+    from typicality.ledger import corpus_claims
+
+    assert corpus_claims._dpo_sign_flip().passed
+    assert not corpus_claims._dpo_sign_flip(official=lambda lp, la: la - lp).passed
+    lp, la = np.log([0.5, 0.25]), np.log([0.7, 0.1])
+    np.testing.assert_allclose(corpus_claims.official_secret_reward(lp, la), lp - la)

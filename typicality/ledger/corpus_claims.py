@@ -1,4 +1,5 @@
-"""Ledger entries about corpora: the corpus-level 'trade-off' (math.md C8) and Simpson's paradox (§5.3)."""
+"""Ledger entries about corpora: the corpus-level 'trade-off' (math.md C8), Simpson's paradox (§5.3), and the
+sign of App. F's DPO secret reward in the official code (R2)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,48 @@ def simpson() -> list[Evidence]:
                  abs(unweighted - 0.4856) < 1e-3 and abs(weighted + 0.1294) < 1e-3,
                  {"unweighted": unweighted, "weighted": weighted}),
     ]
+
+
+@claim("appf_dpo_sign", "App. F: the DPO secret reward as the official code computes it",
+       "math.md C-R R2; paper App. F, Eq. 4",
+       "Eq. 4's secret reward of a DPO model is r = β(log p_θ(y|x) − log p_prior(y|x)); the official code computes "
+       "log p_prior − log p_θ, its negative, which flips the sign of every correlation with it: on an exact model "
+       "where the aligned model favours high-prior strings (no trade-off with Eq. 4's reward), the official sign "
+       "shows a perfect 'trade-off'.", "artifact")
+def appf_dpo_sign() -> list[Evidence]:
+    return [_dpo_sign_flip()]
+
+
+def official_secret_reward(logp_prior: np.ndarray, logp_aligned: np.ndarray) -> np.ndarray:
+    """The official code's secret reward, re-typed as written (math.md R2): original_nll + log_probability, with
+    original_nll = −log p_θ and log_probability = log p_prior."""
+    original_nll = -logp_aligned
+    log_probability = logp_prior
+    return original_nll + log_probability
+
+
+@guarded("counterexample")
+def _dpo_sign_flip(official=official_secret_reward) -> Evidence:
+    """Exact finite-support models: a prior over 6 strings and p_θ ∝ p_prior² (the DPO model sharpens the prior);
+    Pearson correlation of log p_prior and the reward under p_θ, with Eq. 4's sign and the official one."""
+    from fractions import Fraction
+
+    from typicality.corpora import weighted_correlation
+    from typicality.lm.loading import secret_reward
+    from typicality.models import FiniteSupportLM
+
+    weights = [Fraction(w, 21) for w in (1, 2, 3, 4, 5, 6)]
+    prior = FiniteSupportLM({(f"y{i}",): w for i, w in enumerate(weights)})
+    squares = [w * w for w in weights]
+    aligned = FiniteSupportLM({(f"y{i}",): s / sum(squares) for i, s in enumerate(squares)})
+    ys = list(prior.strings)
+    lp = np.array([float(prior.log_prob(y)) for y in ys])
+    la = np.array([float(aligned.log_prob(y)) for y in ys])
+    w = np.exp(la)
+    eq4 = weighted_correlation(lp, secret_reward(la, lp, 1.0), w)
+    theirs = weighted_correlation(lp, official(lp, la), w)
+    ok = eq4 > 0.99 and theirs < -0.99
+    return Evidence("counterexample", f"p_θ ∝ p_prior² over 6 strings: Pearson r(log p_prior, reward) under p_θ is "
+                    f"{eq4:+.4f} with Eq. 4's reward β(log p_θ − log p_prior) and {theirs:+.4f} with the official "
+                    "log p_prior − log p_θ: the sign alone makes the trade-off", ok,
+                    {"eq4_pearson": eq4, "official_pearson": theirs})

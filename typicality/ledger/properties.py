@@ -9,7 +9,8 @@ from typicality.ledger.core import Evidence
 
 
 def property_check(description: str, check: Callable[..., Any], *strategies: Any,
-                   max_examples: int = 40, expect_failure: bool = False, min_informative: int = 0) -> Evidence:
+                   max_examples: int = 40, expect_failure: bool = False, min_informative: int = 0,
+                   ratio: str = "bound / exact") -> Evidence:
     """Run ``check`` on ``max_examples`` derandomized draws from ``strategies``; it asserts what must hold.
 
     A falsifying example (after Hypothesis shrinks it) is reported in the details. With ``expect_failure`` the
@@ -58,6 +59,6 @@ def property_check(description: str, check: Callable[..., Any], *strategies: Any
         if not enough:
             details["note"] = f"only {seen['informative']} informative examples (< {min_informative})"
         description += (f" [{seen['informative']} of {seen['examples']} examples informative"
-                        + (f"; min bound/exact {details['min_ratio']:.3g}" if "min_ratio" in details else "") + "]")
+                        + (f"; min {ratio} {details['min_ratio']:.3g}" if "min_ratio" in details else "") + "]")
         return Evidence("property", description, enough and not expect_failure, details)
     return Evidence("property", description, not expect_failure, details)

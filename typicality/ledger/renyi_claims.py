@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from flint import arb, ctx
 from hypothesis import strategies as st
 
@@ -296,3 +297,33 @@ def cor3() -> list[Evidence]:
         Evidence("counterexample", "Baer's model: H = ∞ and H_½ = ∞, so Δ_½ = ∞ − ∞ is undefined",
                  M.entropy(baer) == math.inf and M.renyi_entropy(baer, 0.5) == math.inf, {}),
     ]
+
+
+@claim("cor1_bounded_logits", "Corollary 1, as it really fails (bounded logits)", "math.md B.8 Cor. 1, C1; §4",
+       "A Transformer's logits are bounded, so every next-token probability (eos included) is at least some δ > 0; "
+       "then the strings of length n number |Σ|ⁿ with p(y) ≥ δⁿ⁺¹ each, Σ_y p(y)^α ≥ δ^α Σ_n (|Σ| δ^α)ⁿ = ∞, and "
+       "H_α = ∞ for every α ≤ log|Σ| / log(1/δ): the exact threshold α₀ is at least that.", "holds")
+def cor1_bounded_logits() -> list[Evidence]:
+    return [symbolic("cor1_bounded_logits"),
+            property_check("random softmax-logit bigram models (logits in [−L, L], |Σ| = 2–5): the exact α₀ "
+                           "(spectral radius of the α-powered transitions) ≥ log|Σ| / log(1/δ), δ the smallest "
+                           "next-token probability", _bounded_logits_threshold, st.integers(2, 5),
+                           st.floats(0.25, 3.0), st.integers(0, 2**32 - 1), min_informative=30,
+                           ratio="α₀ / the bound")]
+
+
+def _bounded_logits_threshold(k: int, bound: float, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    symbols = [f"s{i}" for i in range(k)]
+    rows = {}
+    for context in ["", *symbols]:
+        logits = rng.uniform(-bound, bound, size=k + 1)
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        rows[context] = dict(zip([*symbols, "</s>"], map(float, p), strict=True))
+    m = NGramLM(2, "</s>", rows)
+    delta = min(min(r.values()) for r in rows.values())
+    lower = math.log(k) / math.log(1 / delta)
+    a0 = float(M.renyi_threshold(m))
+    assert a0 >= lower - 1e-9, (a0, lower, delta)
+    return {"informative": 0 < lower < 1, "ratio": a0 / lower}
