@@ -17,6 +17,7 @@ Print Assumptions prop3_counterexample.
 Print Assumptions global_temperature_diverges.
 Print Assumptions eos_bounded_masses.
 Print Assumptions prop3_corrected.
+Print Assumptions prop3_corrected_eos_bounded.
 Print Assumptions baer_positive.
 Print Assumptions baer_partial_sums.
 Print Assumptions baer_tight.

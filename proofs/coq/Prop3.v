@@ -11,7 +11,8 @@
     Corrected statement: if, for every length n, the strings of length n are at most k^n (k = |Sigma|) and carry
     mass P_n <= (1 - xi)^n (what eos-boundedness gives, [eos_bounded_masses]), then for
     alpha0 = ln k / (ln k + ln (1/(1 - xi))) < alpha < 1 the partial sums of sum_y p(y)^alpha stay below
-    1 / (1 - r), r = k^(1-alpha) (1-xi)^alpha < 1: H_alpha < infinity. Hoelder gives each length's bound. *)
+    1 / (1 - r), r = k^(1-alpha) (1-xi)^alpha < 1: H_alpha < infinity. Hoelder gives each length's bound.
+    [prop3_corrected_eos_bounded] states it in one theorem, the masses derived from eos-boundedness. *)
 
 From Coq Require Import Reals Lra Lia List.
 Import ListNotations.
@@ -181,3 +182,21 @@ Section Corrected.
       unfold Rdiv. rewrite Rmult_assoc, !Rinv_l by lra. pose proof (pow_lt (ratio alpha) (S N) Hr0). lra.
   Qed.
 End Corrected.
+
+(** The corrected Prop. 3 in one statement about eos-bounded models: the per-length masses come from the
+    eos-boundedness condition aggregated by length (each prefix of length n stops with probability >= xi), not
+    from a separate premise. *)
+Theorem prop3_corrected_eos_bounded k xi (strings : nat -> list R) (m : nat -> R) alpha :
+  (2 <= k)%nat -> 0 < xi < 1 ->
+  (forall n p, In p (strings n) -> 0 < p) ->
+  (forall n, INR (length (strings n)) <= INR k ^ n) ->
+  m O = 1 ->
+  (forall n, m (S n) = m n - lsum (map (fun p => p) (strings n))) ->
+  (forall n, xi * m n <= lsum (map (fun p => p) (strings n)) <= m n) ->
+  alpha0 k xi < alpha < 1 ->
+  forall N, sum_f_R0 (length_sum strings alpha) N <= / (1 - ratio k xi alpha).
+Proof.
+  intros Hk Hxi Hpos Hcount H0 HS HP Ha.
+  apply prop3_corrected; try assumption.
+  apply (eos_bounded_masses m (fun n => lsum (map (fun p => p) (strings n))) xi); try assumption; lra.
+Qed.

@@ -44,8 +44,8 @@ COQ_THEOREMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "example1": ("Adaptors.v", ("example1_reversal", "example1_kept")),
     "prop2": ("Baer.v", ("baer_positive", "baer_partial_sums", "baer_tight", "baer_entropy_diverges")),
     "prop3": ("Prop3.v", ("counterexample_tight", "prop3_counterexample", "global_temperature_diverges")),
-    "prop3_corrected": ("Prop3.v", ("eos_bounded_masses", "prop3_corrected")),
-    "cor1": ("Prop3.v", ("prop3_corrected",)),
+    "prop3_corrected": ("Prop3.v", ("eos_bounded_masses", "prop3_corrected", "prop3_corrected_eos_bounded")),
+    "cor1": ("Prop3.v", ("prop3_corrected_eos_bounded",)),
     "prop4": ("Renyi.v", ("renyi_monotone",)),
 }
 
@@ -56,8 +56,8 @@ SCOPES: dict[str, str] = {
     "example1": "the example's model",
     "prop2": "Baer's model",
     "prop3": "the counterexample model",
-    "prop3_corrected": "via per-length mass bounds + the eos-bounded lemma",
-    "cor1": "through the corrected Prop. 3",
+    "prop3_corrected": "eos-bounded models, eos-boundedness aggregated by length",
+    "cor1": "through the corrected Prop. 3; Transformers' eos-boundedness taken as given",
     "prop4": "finite support, non-strict",
 }
 
