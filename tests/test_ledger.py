@@ -328,3 +328,18 @@ def test_the_dpo_sign_artifact_is_shown_by_the_official_expression():
     assert not corpus_claims._dpo_sign_flip(official=lambda lp, la: la - lp).passed
     lp, la = np.log([0.5, 0.25]), np.log([0.7, 0.1])
     np.testing.assert_allclose(corpus_claims.official_secret_reward(lp, la), lp - la)
+
+
+def test_eq8_zero_normalizer_within_the_hypothesis_and_the_library_witness_for_simpson():
+    """Z_T = 0 < ∞ (the paper's only hypothesis) already breaks 'π_T is always tight': the evidence enumerates the
+    weights and fails on a model whose eos can be the top symbol. The Simpson witness is the library's tilt of a
+    FiniteSupportLM, checked here against prior² computed directly."""
+    from typicality.ledger import adaptor_claims, corpus_claims
+    from typicality.models import NGramLM
+
+    assert adaptor_claims._zero_normalizer().passed
+    eos_on_top = NGramLM(1, "</s>", {"": {"a": "0.3", "b": "0.2", "</s>": "0.5"}})
+    assert not adaptor_claims._zero_normalizer(eos_on_top).passed
+    prior, aligned, reward = corpus_claims._tempered_model()
+    np.testing.assert_allclose(aligned, prior**2 / np.sum(prior**2), rtol=1e-12)
+    np.testing.assert_allclose(reward, np.log(prior), rtol=1e-12)

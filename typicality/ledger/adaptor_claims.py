@@ -36,10 +36,36 @@ def eq8() -> list[Evidence]:
                        ngram_specs(kind="eos_bounded", max_symbols=2, max_order=2, min_eos_weight=2),
                        st.sampled_from([("top_k", 2), ("top_p", 0.8), ("temperature", 0.7), ("eta", 0.05),
                                         ("typical", 0.9), ("min_p", 0.3)]), max_examples=30),
-        Evidence("counterexample", "C7: global temperature on the C1 model: Z_T = Σ p^{1/τ} = ∞ at τ = 2 (no π_T "
-                 f"exists), finite at τ = 1.5 (Z_T = {float(z15):.6f})", z2 == math.inf and math.isfinite(z15),
+        _zero_normalizer(),
+        Evidence("counterexample", "outside the paper's hypothesis (Z_T < ∞), for the record — C7: global "
+                 "temperature on the C1 model: Z_T = Σ p^{1/τ} = ∞ at τ = 2 (no π_T exists), finite at τ = 1.5 "
+                 f"(Z_T = {float(z15):.6f})", z2 == math.inf and math.isfinite(z15),
                  {"Z_tau_2": z2, "Z_tau_1.5": z15}),
     ]
+
+
+@guarded("counterexample")
+def _zero_normalizer(model=None, adaptor=None) -> Evidence:
+    """Within the paper's hypothesis Z_T < ∞, 'π_T is always tight' still fails: top-1 on a model whose eos is never
+    the most probable next symbol truncates eos everywhere, so every string has weight 0 and Z_T = 0 < ∞. The
+    weights are enumerated (exact products of T over every string up to length 6), and the library must refuse to
+    build π_T."""
+    from typicality.models import NGramLM
+
+    m = NGramLM(1, "</s>", {"": {"a": "0.6", "b": "0.3", "</s>": "0.1"}}) if model is None else model
+    t = make("top_k", k=1) if adaptor is None else adaptor
+    e = enumerate_global(m, t, 6)
+    total = float(sum(e.scores))
+    try:
+        global_model(m, t)
+        refused = None
+    except NormalizerError as err:
+        refused = err.normalizer
+    ok = len(e.strings) > 100 and total == 0.0 and refused == 0.0
+    return Evidence("counterexample", f"top-1 on p(a, b, eos) = (0.6, 0.3, 0.1): all {len(e.strings)} strings up to "
+                    f"length 6 have π̃_T = 0 (sum {total}), so Z_T = 0 < ∞ and no π_T exists; the library refuses "
+                    f"it (normalizer {refused})", ok, {"strings": len(e.strings), "weight_sum": total,
+                                                       "library_normalizer": refused})
 
 
 def _eq8_ratios(spec, choice) -> None:
