@@ -343,3 +343,15 @@ def test_eq8_zero_normalizer_within_the_hypothesis_and_the_library_witness_for_s
     prior, aligned, reward = corpus_claims._tempered_model()
     np.testing.assert_allclose(aligned, prior**2 / np.sum(prior**2), rtol=1e-12)
     np.testing.assert_allclose(reward, np.log(prior), rtol=1e-12)
+
+
+def test_the_aep_properties_have_power(monkeypatch):
+    """ε is chosen so that the bounds are informative: a Chebyshev bound that is a tenth too small is caught."""
+    from typicality import bounds as B
+    from typicality.ledger import aep_claims
+
+    good = aep_claims.eq11()[2]
+    assert good.level == "property" and good.passed and good.details["informative"] >= 20
+    original = B.chebyshev_bound
+    monkeypatch.setattr(B, "chebyshev_bound", lambda *a, **k: original(*a, **k) / 10)
+    assert not aep_claims.eq11()[2].passed
