@@ -16,6 +16,7 @@ from types import ModuleType
 from . import (
     alg1,
     c8,
+    c9,
     cor1_bounded_logits,
     cor3,
     eq8,
@@ -54,6 +55,7 @@ ALL: dict[str, ModuleType] = {
         cor3,
         eq41,
         c8,
+        c9,
         example1,
         alg1,
     )

@@ -43,6 +43,8 @@ EXPECTED = {
     "appf_dpo": "reproduced",
     "cor1_bounded_logits": "holds",
     "appf_dpo_sign": "artifact",
+    "c9": "false-as-stated",
+    "c12": "artifact",
 }
 #: the claims checked on the offline miniature's committed report
 MINIATURE = {"s62_tradeoff", "s62_acceptance", "s7_logprior", "s7_reward", "appf_dpo"}
@@ -355,3 +357,24 @@ def test_the_aep_properties_have_power(monkeypatch):
     original = B.chebyshev_bound
     monkeypatch.setattr(B, "chebyshev_bound", lambda *a, **k: original(*a, **k) / 10)
     assert not aep_claims.eq11()[2].passed
+
+
+def test_c9_and_c12_evidence_have_teeth():
+    """c9's enumeration fails on a uniform distribution (every corpus equally probable, nothing to show); c12's
+    targets coincide at τ = 1, the control that makes their distance at τ = 0.7 meaningful."""
+    from fractions import Fraction
+
+    from typicality.ledger import adaptor_claims, corpus_claims
+
+    assert corpus_claims._most_probable_corpus_is_atypical().passed
+    assert not corpus_claims._most_probable_corpus_is_atypical(probs=(Fraction(1, 4),) * 4).passed
+    e = adaptor_claims._official_target_differs()
+    assert e.passed and e.details["tv_tau_1"] < 1e-12 < 0.05 < e.details["tv_tau_0.7"]
+
+
+def test_eq41_truncation_half_fails_without_truncation():
+    """With top-3 on 3 strings nothing is truncated and the two targets agree: the evidence then fails."""
+    from typicality.ledger import adaptor_claims
+
+    assert adaptor_claims._truncation_counterexample().passed
+    assert not adaptor_claims._truncation_counterexample(k=3).passed

@@ -21,8 +21,8 @@ from typicality.ledger.core import FAILED, LEVELS, REGISTRY, VERDICTS, Claim, En
 
 ORDER = ["eq8", "eq11", "prop1", "prop2", "prop3", "prop3_corrected", "prop4", "prop5", "lemma1", "cor1",
          "cor1_bounded_logits", "cor2", "cor3", "thm2_upper", "thm2_lower", "example1", "eq41", "alg1",
-         "imha_official", "cramers_v", "simpson", "c8", "s62_tradeoff", "s62_acceptance", "s7_logprior", "s7_reward",
-         "appf_dpo", "appf_dpo_sign"]
+         "imha_official", "c12", "cramers_v", "simpson", "c8", "c9", "s62_tradeoff", "s62_acceptance", "s7_logprior",
+         "s7_reward", "appf_dpo", "appf_dpo_sign"]
 
 __all__ = ["FAILED", "LEVELS", "ORDER", "REGISTRY", "VERDICTS", "Claim", "Entry", "Evidence", "run_ledger"]
 

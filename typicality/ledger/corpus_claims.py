@@ -3,6 +3,8 @@ sign of App. F's DPO secret reward in the official code (R2)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from typicality.corpora import statistics_from_counts, weighted_correlation
@@ -149,3 +151,36 @@ def _dpo_sign_flip(official=official_secret_reward) -> Evidence:
                     f"{eq4:+.4f} with Eq. 4's reward β(log p_θ − log p_prior) and {theirs:+.4f} with the official "
                     "log p_prior − log p_θ: the sign alone makes the trade-off", ok,
                     {"eq4_pearson": eq4, "official_pearson": theirs})
+
+
+@claim("c9", "'Typical corpora are more probable' (§3, §6.1)", "math.md C9",
+       "Paper: typical corpora are more probable than atypical ones. The AEP bounds the *mass* of the atypical set; "
+       "per corpus it is false: whenever the surprisal is not constant, the single most probable corpus (every draw "
+       "the mode) has mean surprisal −log p_max < H, so it is atypical for every ε < H + log p_max, and it is more "
+       "probable than every typical corpus, whose log-probability is at most −N(H − ε).", "false-as-stated")
+def c9() -> list[Evidence]:
+    return [symbolic("c9"), _most_probable_corpus_is_atypical()]
+
+
+@guarded("counterexample")
+def _most_probable_corpus_is_atypical(probs=(Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 8)),
+                                      n: int = 4, eps: float = 0.25) -> Evidence:
+    """Every ordered corpus of N draws enumerated with exact log-probabilities: the most probable atypical corpus
+    against the most probable typical one, and the two sets' masses."""
+    import itertools
+    import math
+
+    logp = [math.log(p) for p in probs]
+    h = -math.fsum(float(p) * lp for p, lp in zip(probs, logp, strict=True))
+    best = {"typical": -math.inf, "atypical": -math.inf}
+    mass = {"typical": 0.0, "atypical": 0.0}
+    for corpus in itertools.product(range(len(probs)), repeat=n):
+        lp = math.fsum(logp[i] for i in corpus)
+        kind = "typical" if abs(-lp / n - h) < eps else "atypical"
+        best[kind] = max(best[kind], lp)
+        mass[kind] += math.exp(lp)
+    ok = best["typical"] > -math.inf and best["atypical"] > best["typical"]
+    return Evidence("counterexample", f"p = ({', '.join(str(p) for p in probs)}), N = {n}, ε = {eps} (H = {h:.4f} "
+                    f"nats), all {len(probs) ** n} ordered corpora: the most probable atypical corpus has log p = "
+                    f"{best['atypical']:.4f} > {best['typical']:.4f}, the most probable typical one (typical set mass "
+                    f"{mass['typical']:.3f})", ok, {"best": best, "mass": mass, "entropy": h})
