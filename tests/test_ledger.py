@@ -353,7 +353,7 @@ def test_the_aep_properties_have_power(monkeypatch):
     from typicality.ledger import aep_claims
 
     good = aep_claims.eq11()[2]
-    assert good.level == "property" and good.passed and good.details["informative"] >= 20
+    assert good.level == "property" and good.passed and good.details["informative"] >= 12
     original = B.chebyshev_bound
     monkeypatch.setattr(B, "chebyshev_bound", lambda *a, **k: original(*a, **k) / 10)
     assert not aep_claims.eq11()[2].passed

@@ -86,7 +86,7 @@ def eq11() -> list[Evidence]:
         proved("eq11"),
         property_check("σ²/(Nε²) ≥ the exact probability (enumeration, tail counted) on random small models, ε "
                        "chosen so that σ²/(Nε²) ∈ [0.1, 0.8]", _check_against_enumeration("chebyshev"),
-                       _small_models(), *N_TARGET, min_informative=20),
+                       _small_models(), *N_TARGET, min_informative=12),
         _empirical("example1", 20, 0.6, 20_000, 1, "chebyshev"),
         _empirical("c1", 50, 0.5, 20_000, 2, "chebyshev"),
     ]

@@ -17,6 +17,9 @@ from typicality.models import NGramLM, examples
 from typicality.testing import ngram_specs
 
 TIGHT = ngram_specs(kind="tight")
+#: the informative examples (where the property could fail) a property check of 40 examples needs at least, where
+#: most draws are informative (about 35 of 40); checks whose strategies give fewer (about 21) need 12
+MIN_INFORMATIVE = 20
 EOS_BOUNDED = ngram_specs(kind="eos_bounded")
 
 
@@ -81,14 +84,18 @@ def _certified_c1_divergence(model: NGramLM | None = None) -> Evidence:
                     {"min_length_term": low, "partial_sum_lower": float(total.lower())})
 
 
-def _alpha0_below_bounds(spec) -> None:
+def _alpha0_below_bounds(spec) -> dict:
+    """Informative when α₀ > 0 (infinite support): a bound below α₀ would then fail."""
     m = spec.model
     a0 = float(M.renyi_threshold(m))
     k = len(m.alphabet)
     rho = float(M.length_tail_rate(m))
-    assert a0 <= B.tail_rate_threshold(k, min(1.0, rho)) + 1e-9, (a0, rho)
+    rho_bound = B.tail_rate_threshold(k, min(1.0, rho))
+    assert a0 <= rho_bound + 1e-9, (a0, rho)
     xi = float(M.eos_bound(m))
-    assert a0 <= B.eos_bounded_threshold(k, xi) + 1e-9, (a0, xi)
+    xi_bound = B.eos_bounded_threshold(k, xi)
+    assert a0 <= xi_bound + 1e-9, (a0, xi)
+    return {"informative": a0 > 1e-9, "ratio": min(rho_bound, xi_bound) / a0 if a0 > 1e-9 else None}
 
 
 @claim("prop3_corrected", "Proposition 3 (corrected)", "math.md C1, C2",
@@ -103,9 +110,9 @@ def prop3_corrected() -> list[Evidence]:
         symbolic("prop3_corrected"),
         proved("prop3_corrected"),
         property_check("exact α₀ ≤ the ξ-bound and ≤ the ρ-bound on random eos-bounded n-gram models",
-                       _alpha0_below_bounds, EOS_BOUNDED),
+                       _alpha0_below_bounds, EOS_BOUNDED, min_informative=12, ratio="bound / α₀"),
         property_check("exact α₀ ≤ the ρ-bound on random tight n-gram models (eos-bounded or not)",
-                       _alpha0_below_bounds, TIGHT),
+                       _alpha0_below_bounds, TIGHT, min_informative=12, ratio="bound / α₀"),
         Evidence("counterexample", "sharpness: the C1 model's exact threshold equals "
                  f"the bound (α₀ = {a0}, bound = {sharp})", abs(a0 - sharp) < 1e-12 and a0 == 0.5,
                  {"alpha0": a0, "bound": sharp}),
@@ -144,7 +151,8 @@ def prop4() -> list[Evidence]:
     ]
 
 
-def _varentropy_bound(spec) -> None:
+def _varentropy_bound(spec) -> dict:
+    """Informative when σ² > 0."""
     m = spec.model
     a0 = float(M.renyi_threshold(m))
     gamma = (1 + a0) / 2
@@ -152,6 +160,7 @@ def _varentropy_bound(spec) -> None:
     second = sigma2 + h * h  # E[log² p(Y)]
     bound = 4 / (math.e**2 * (1 - gamma) ** 2) * float(M.renyi_sum(m, gamma))
     assert math.isfinite(sigma2) and second <= bound * (1 + 1e-9), (second, bound)
+    return {"informative": sigma2 > 1e-12, "ratio": bound / second if second > 0 else None}
 
 
 @claim("prop5", "Proposition 5 (finite varentropy)", "math.md B.8 Prop. 5",
@@ -161,11 +170,13 @@ def prop5() -> list[Evidence]:
     return [
         symbolic("prop5"),
         property_check("σ² finite and E[log² p] ≤ 4/(e²(1−γ)²) Σ p^γ (γ = (1+α₀)/2) on random eos-bounded models",
-                       _varentropy_bound, EOS_BOUNDED),
+                       _varentropy_bound, EOS_BOUNDED, min_informative=MIN_INFORMATIVE,
+                       ratio="bound / E[log² p]"),
     ]
 
 
-def _lemma1(spec, eps) -> None:
+def _lemma1(spec, eps) -> dict:
+    """Informative when Δ_½ ≥ ε (or H_½ = ∞): the order had to be searched for above ½."""
     m = spec.model
     h = float(M.entropy(m))
     r = B.lemma1_order(m, eps)
@@ -173,6 +184,8 @@ def _lemma1(spec, eps) -> None:
     assert r.gap <= eps * (1 + 1e-6) + 1e-9, (r.gap, eps)
     mid = (r.order + 1) / 2
     assert float(M.renyi_entropy(m, mid)) - h < eps, mid
+    half = float(M.renyi_entropy(m, 0.5)) if float(M.renyi_threshold(m)) < 0.5 else math.inf
+    return {"informative": half - h >= eps}
 
 
 @claim("lemma1", "Lemma 1 (the Rényi gap vanishes as α → 1)", "math.md B.8 Lemma 1, C4",
@@ -183,7 +196,8 @@ def lemma1() -> list[Evidence]:
     return [
         symbolic("lemma1"),
         property_check("lemma1_order(ε) returns α < 1 with Δ_α ≤ ε, and Δ < ε above it, on random eos-bounded "
-                       "models", _lemma1, EOS_BOUNDED, st.sampled_from([0.01, 0.1, 1.0])),
+                       "models", _lemma1, EOS_BOUNDED, st.sampled_from([0.01, 0.1, 1.0]),
+                       min_informative=MIN_INFORMATIVE),
         _certified_c4(),
     ]
 
@@ -257,12 +271,14 @@ def _zero_transformer_next_token() -> bool | None:
     return bool(torch.allclose(probs, torch.full_like(probs, 1 / 3), atol=1e-6))
 
 
-def _geometric_tail(spec) -> None:
+def _geometric_tail(spec) -> dict:
+    """Informative when α₀ > 0."""
     m = spec.model
     rho = float(M.length_tail_rate(m))
     assert rho < 1, rho
     a0 = float(M.renyi_threshold(m))
     assert a0 <= B.tail_rate_threshold(len(m.alphabet), rho) + 1e-9 < 1 + 1e-9
+    return {"informative": a0 > 1e-9}
 
 
 @claim("cor2", "Corollary 2 (n-gram LMs)", "math.md B.8 Cor. 2, C2",
@@ -278,16 +294,19 @@ def cor2() -> list[Evidence]:
                  and abs(float(M.length_tail_rate(m)) - 2**-0.5) < 1e-12, {}),
         symbolic("prop3_corrected"),
         property_check("ρ < 1 and α₀ ≤ the ρ-bound < 1 on random tight n-gram models, including ones that are not "
-                       "eos-bounded", _geometric_tail, ngram_specs(kind="tight_not_eos_bounded")),
+                       "eos-bounded", _geometric_tail, ngram_specs(kind="tight_not_eos_bounded"),
+                       min_informative=12),
     ]
 
 
-def _gap_non_negative(spec) -> None:
+def _gap_non_negative(spec) -> dict:
+    """Informative when some gap is positive (a non-uniform model, where a sign error would show)."""
     m = spec.model
     h = float(M.entropy(m))
-    for a in _orders(float(M.renyi_threshold(m))):
-        if a < 1:
-            assert float(M.renyi_entropy(m, a)) - h >= -1e-9 * max(1.0, h), a
+    gaps = [float(M.renyi_entropy(m, a)) - h for a in _orders(float(M.renyi_threshold(m))) if a < 1]
+    for a, gap in zip([a for a in _orders(float(M.renyi_threshold(m))) if a < 1], gaps, strict=True):
+        assert gap >= -1e-9 * max(1.0, h), a
+    return {"informative": any(g > 1e-9 for g in gaps)}
 
 
 @claim("cor3", "Corollary 3 (the Rényi gap is non-negative)", "math.md B.8 Cor. 3, C4",
@@ -298,7 +317,7 @@ def cor3() -> list[Evidence]:
     return [
         symbolic("cor3"),
         property_check("Δ_α ≥ 0 for every finite order α < 1 on random tight n-gram models", _gap_non_negative,
-                       TIGHT),
+                       TIGHT, min_informative=MIN_INFORMATIVE),
         Evidence("counterexample", "Baer's model: H = ∞ and H_½ = ∞, so Δ_½ = ∞ − ∞ is undefined",
                  M.entropy(baer) == math.inf and M.renyi_entropy(baer, 0.5) == math.inf, {}),
     ]
