@@ -236,15 +236,30 @@ class ProgressBar:
             print(line, file=sys.stderr, flush=True)
 
 
-def cmd_toy(args: argparse.Namespace) -> int:
+def prepare_output_dir(path: str, option: str) -> None:
+    """Create ``path`` (a directory) or check that it can be used, before any work: ValueError naming the option."""
+    import tempfile
     from pathlib import Path
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{option} {path!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise ValueError(f"{option} {path!r} cannot be written: {e.strerror or e}") from None
+
+
+def cmd_toy(args: argparse.Namespace) -> int:
 
     from typicality.toy import ToyConfig, run_toy
 
     config = ToyConfig(corpora=args.corpora, corpus_size=args.corpus_size, eps=args.eps, seed=args.seed,
                        faithful=args.faithful)
     if args.out is not None:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
+        prepare_output_dir(args.out, "--out")
     run = run_toy(config, out_dir=args.out, progress=ProgressBar("corpora"))
     figures = []
     if args.out is not None:
@@ -343,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--eps", type=float, required=True, metavar="E", help="ε > 0")
     b.add_argument("--corpora", type=int, default=10_000, metavar="S",
                    help="simulated corpora for the Monte Carlo estimate (0 to skip; default 10000)")
-    b.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo estimate (default 0)")
+    b.add_argument("--seed", type=_integer("--seed", 0), default=0, help="seed of the Monte Carlo estimate (default 0)")
     b.add_argument("--json", action="store_true", help="print JSON (keys: entropy, varentropy, chebyshev, "
                                                          "chernoff, chernoff_orders, empirical_tail)")
     b.set_defaults(func=cmd_bounds)
@@ -356,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eps", type=float, default=0.001, help="ε of the typical set (default 0.001)")
     t.add_argument("--corpora", type=int, default=1000, help="number of corpora (default 1000)")
     t.add_argument("--corpus-size", type=int, default=100_000, help="draws per corpus (default 100000)")
-    t.add_argument("--seed", type=int, default=42, help="seed of the objects and the bootstrap (default 42)")
+    t.add_argument("--seed", type=_integer("--seed", 0), default=42,
+                   help="seed of the objects and the bootstrap (default 42)")
     t.add_argument("--out", metavar="DIR", help="write toy.json, a resumable checkpoint and the figures here")
     t.add_argument("--json", action="store_true", help="print the results as JSON")
     t.set_defaults(func=cmd_toy)
@@ -384,6 +400,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head, less, ...: stop quietly, as other command-line tools do
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the interpreter flushes stdout at exit)
         return 0
+    except OSError as e:  # a file or directory that cannot be read or written (a directory given as a file, ...)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"typicality: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug: one line here, the traceback on request
+        if os.environ.get("TYPICALITY_DEBUG"):
+            raise
+        print(f"typicality: internal error: {type(e).__name__}: {e} (this is a bug; please report it with the "
+              "command; TYPICALITY_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -537,14 +537,29 @@ def arithmetic(dps: int | None = None) -> Iterator[Arithmetic]:
         yield MPMath(dps)
 
 
+#: the most decimal digits of working precision a computation may ask for (beyond it, work grows without bound)
+MAX_DPS = 2000
+#: the longest decimal string and the largest decimal exponent accepted as an exact number: 1e-99999999 is a
+#: 130-byte file whose exact value has 330 million bits, so a bound keeps parsing to milliseconds
+MAX_NUMBER_CHARS = 10_000
+MAX_DECIMAL_EXPONENT = 10_000
+
+
 def check_dps(dps: int | None) -> None:
-    """Validate a ``dps`` argument without entering a context."""
+    """Validate a ``dps`` argument without entering a context: an int in [5, :data:`MAX_DPS`]."""
     if dps is None:
         return
     if isinstance(dps, bool) or not isinstance(dps, int):
         raise TypeError(f"dps must be an int or None, got {dps!r}")
     if dps < 5:
         raise ValueError(f"dps must be at least 5, got {dps}")
+    if dps > MAX_DPS:
+        raise ValueError(f"dps must be at most {MAX_DPS} (digits of working precision), got {dps}")
+
+
+def _short(text: str, keep: int = 24) -> str:
+    """A long number's repr, cut in the middle."""
+    return repr(text) if len(text) <= 2 * keep else repr(text[:keep] + "…" + text[-keep:])
 
 
 def as_fraction(x: Number, *, name: str) -> Fraction:
@@ -562,10 +577,16 @@ def as_fraction(x: Number, *, name: str) -> Fraction:
     if isinstance(x, Decimal):
         if not x.is_finite():
             raise ValueError(f"{name} must be finite, got {x!r}")
+        if x and abs(x.adjusted()) > MAX_DECIMAL_EXPONENT:
+            raise ValueError(f"{name} = {_short(str(x))} has a decimal exponent beyond ±{MAX_DECIMAL_EXPONENT}: "
+                             "its exact value would take too long to compute")
         return Fraction(x)
     if isinstance(x, np.floating | np.integer):
         return as_fraction(x.item(), name=name)
     if isinstance(x, str):
+        if len(x) > MAX_NUMBER_CHARS:
+            raise ValueError(f"{name} = {_short(x)} is a number of {len(x):,} characters (at most "
+                             f"{MAX_NUMBER_CHARS:,} are accepted)")
         try:
             return as_fraction(Decimal(x), name=name)
         except ArithmeticError:

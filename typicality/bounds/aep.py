@@ -48,6 +48,8 @@ def check_n_eps(n: Any, eps: Any) -> tuple[int, float]:
     if isinstance(eps, bool) or not isinstance(eps, int | float | np.floating | np.integer) or not eps > 0 \
             or not math.isfinite(eps):
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    if not float(n) * float(eps) ** 2 > 0:
+        raise ValueError(f"eps = {eps!r} is too small: N·ε² underflows to 0 in float64 (use eps ≥ 1e-150)")
     return int(n), float(eps)
 
 

@@ -212,10 +212,18 @@ def parse_alpha(alpha: Any) -> Fraction | float:
     try:
         a = as_fraction(alpha, name="alpha")
     except (ValueError, TypeError) as e:
+        if "exponent" in str(e) or "characters" in str(e):  # a number, but one too large to take exactly
+            raise
         raise type(e)(f"alpha must be a number > 0 or 'inf', got {alpha!r}") from None
     if a <= 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    if a > MAX_ALPHA:
+        raise ValueError(f"alpha must be at most {MAX_ALPHA:g} or 'inf' (the min-entropy), got {alpha!r}")
     return a
+
+
+#: the largest finite order accepted (beyond it p^α underflows for every p < 1 in float64; use 'inf')
+MAX_ALPHA = 10**6
 
 
 def renyi_entropy(model: Any, alpha: Any, *, dps: int | None = None, units: str = "nats") -> Any:
