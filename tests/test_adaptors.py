@@ -184,3 +184,26 @@ def test_typical_one_keeps_a_tail_that_the_cumulative_sum_rounds_away():
     p = np.array([0.5, 0.5 - 1e-17, 1e-17, 1e-30])
     p = p / p.sum()
     assert np.all(make("typical", p=1.0).weights(p)[p > 0] > 0)
+
+
+def test_local_is_never_nan_at_extreme_temperatures():
+    """τ → 0 in log space: a flat row of 50,000 entries at τ = 0.01 is uniform (its weights all underflow in
+    float64), a row with a unique maximum becomes a point mass, ties share the mass, and a composition with a
+    truncation step is never NaN."""
+    from typicality.adaptors import Compose, make
+
+    flat = np.full(50_000, 1 / 50_000)
+    q = make("temperature", t=0.01).local(flat)
+    assert np.all(np.isfinite(q)) and np.allclose(q, 1 / 50_000, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(make("temperature", t=1e-5).local(np.array([0.5, 0.3, 0.2, 0.0])), [1, 0, 0, 0])
+    np.testing.assert_allclose(make("temperature", t=1e-5).local(np.array([0.4, 0.4, 0.2])), [0.5, 0.5, 0.0])
+    both = Compose(make("temperature", t=1e-4), make("top_p", p=0.5))
+    rows = np.array([[0.3, 0.3, 0.4], [0.5, 0.25, 0.25]])
+    with np.errstate(invalid="raise"):  # no 0/0 anywhere (underflow to 0 is expected)
+        q = both.local(rows)
+        w = both.weights(rows)
+    np.testing.assert_array_equal(q, [[0, 0, 1], [1, 0, 0]])
+    assert np.all(np.isfinite(w)) and np.all(w >= 0)
+    # an ordinary row is unchanged by the fallback: q_T equals T(p)/Σ T(p) computed directly
+    p = np.array([0.5, 0.3, 0.2])
+    np.testing.assert_allclose(make("temperature", t=0.5).local(p), p**2 / np.sum(p**2), rtol=1e-15)

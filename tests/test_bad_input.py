@@ -137,3 +137,10 @@ def test_monte_carlo_and_enumeration_arguments():
         enumerate_strings(m, -1)
     with pytest.raises(ValueError, match="max_strings"):
         enumerate_strings(m, 30, max_strings=1000)
+
+
+def test_measures_takes_one_order_as_a_string_not_its_characters():
+    m = examples.c1_counterexample()
+    assert list(M.measures(m, "2").renyi) == ["2"]
+    with pytest.raises(ValueError, match="'abc'"):
+        M.measures(m, "abc")

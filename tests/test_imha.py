@@ -146,5 +146,22 @@ def test_bad_input():
     from typicality.models import NGramLM
 
     strict = NGramLM(2, "</s>", {"": {"a": "1"}, "a": {"b": "1"}, "b": {"a": "0.6", "</s>": "0.4"}})
-    with pytest.raises(ValueError, match="not tight"):
+    with pytest.raises(ValueError, match="Z_T = 0"):  # top-1 drops eos everywhere: no string, no target
         imha(strict, make("top_k", k=1), 10, np.random.default_rng(0))
+
+
+def test_the_imha_refuses_a_target_that_does_not_exist_and_underflow_is_not_zero():
+    """Like global_model, the IMHA refuses Z_T = ∞ (global temperature 2 on C1) instead of running; weights that
+    underflow float64 are reported as underflow (Z_T is tiny, not 0), while a real Z_T = 0 stays 0."""
+    from typicality.induced import NormalizerError, global_model, global_normalizer
+    from typicality.models import NGramLM
+
+    with pytest.raises(NormalizerError, match="Z_T = ∞"):
+        imha(examples.c1_counterexample(), make("temperature", t=2), 10, np.random.default_rng(0))
+    m = NGramLM(1, "</s>", {"": {"a": "0.6", "b": "0.3", "</s>": "0.1"}})
+    with pytest.raises(NormalizerError, match="underflows float64") as e:
+        global_model(m, make("temperature", t=0.001))  # 0.1^1000 < the smallest float64
+    assert np.isnan(e.value.normalizer) and np.isnan(global_normalizer(m, make("temperature", t=0.001)))
+    assert global_normalizer(m, make("top_k", k=1)) == 0.0  # eos is never the top symbol: Z_T = 0 exactly
+    np.testing.assert_array_equal(make("temperature", t=0.001).support(np.array([0.6, 0.3, 0.1, 0.0])),
+                                  [True, True, True, False])

@@ -176,6 +176,7 @@ def imha(model: FiniteStateLM, adaptor: Adaptor, n_steps: int, rng: np.random.Ge
             raise ValueError(f"{name} must be an int >= 1, got {v!r}")
     if not isinstance(model, FiniteStateLM):
         raise TypeError(f"imha needs a FiniteStateLM (use imha_corpus for proposals you draw), got {model!r}")
+    global_model(model, adaptor)  # NormalizerError when the target π_T does not exist (Z_T = 0 or ∞)
     q = local_model(model, adaptor)
     if not q.is_tight:
         raise ValueError("the locally normalized adaptor q_T is not tight (it puts mass on infinite strings), so it "

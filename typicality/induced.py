@@ -40,7 +40,8 @@ from typicality.numerics import Float64
 
 
 class NormalizerError(ValueError):
-    """Z_T is 0 or ∞, so the globally normalized adaptor does not exist (math.md C7); ``normalizer`` says which."""
+    """Z_T is 0 or ∞, so the globally normalized adaptor does not exist (math.md C7); ``normalizer`` says which
+    (NaN: the weights underflow float64, so Z_T cannot be computed here)."""
 
     def __init__(self, message: str, normalizer: float) -> None:
         super().__init__(message)
@@ -84,6 +85,16 @@ def arc_weights(model: FiniteStateLM, adaptor: Adaptor) -> tuple[np.ndarray, np.
             raise ValueError(f"adaptor {adaptor!r} gives weight {dense[r, j]!r} to the symbol {model.symbols[j]!r} "
                              f"of probability 0 in {model._state_noun} {model.states[states[r]]!r}")
     return w, total
+
+
+def _kept_arcs(model: FiniteStateLM, adaptor: Adaptor) -> np.ndarray:
+    """Which arcs the transform keeps (T(p) > 0 mathematically, even where the float64 weights underflow)."""
+    kept = np.zeros(model.n_arcs, dtype=bool)
+    for states in _state_blocks(model):
+        q = adaptor.support(model.dense_rows(states))
+        rows, arcs = model._arcs_of(states)
+        kept[arcs] = q[rows, model.arc_sym[arcs]]
+    return kept
 
 
 def state_weights(model: FiniteStateLM, adaptor: Adaptor) -> np.ndarray:
@@ -143,7 +154,8 @@ class GlobalModel:
 
 
 def global_normalizer(model: FiniteStateLM, adaptor: Adaptor) -> float:
-    """Z_T = Σ_y π̃_T(y) (Eq. 7): ``inf`` when the series diverges, 0 when no string has positive weight."""
+    """Z_T = Σ_y π̃_T(y) (Eq. 7): ``inf`` when the series diverges, 0 when no string has positive weight, NaN when
+    the weights underflow float64 (not a zero)."""
     try:
         return global_model(model, adaptor).normalizer
     except NormalizerError as e:
@@ -157,6 +169,10 @@ def global_model(model: FiniteStateLM, adaptor: Adaptor) -> GlobalModel:
     arc_weight, _ = arc_weights(model, adaptor)
     live = live_part(model, arc_weight > 0)
     if live.start is None:
+        if live_part(model, _kept_arcs(model, adaptor)).start is not None:
+            raise NormalizerError("Z_T underflows float64: strings keep positive weight under the transform, but "
+                                  "their weights are below the float64 range (e.g. a temperature near 0), so π_T "
+                                  "cannot be computed here; this is not Z_T = 0", math.nan)
         raise NormalizerError("Z_T = 0: no string has positive weight under the transform (e.g. eos always "
                               "truncated), so π_T does not exist", 0.0)
     num = Float64()

@@ -128,7 +128,11 @@ class Adaptor:
             normalized = True  # w holds a distribution until a truncation or a scaling step
             for step in steps:
                 if step.is_truncation:
-                    q = w if normalized else w / w.sum(axis=-1, keepdims=True)
+                    if normalized:
+                        q = w
+                    else:  # rows whose scaled weights all underflowed stay 0 whatever the mask (never NaN)
+                        tot = w.sum(axis=-1, keepdims=True)
+                        q = np.divide(w, tot, out=np.full_like(w, 1.0 / w.shape[-1]), where=tot > 0)
                     np.multiply(w, step.keep(q), out=w)
                 else:
                     step._apply(w, out=w)
@@ -141,11 +145,53 @@ class Adaptor:
         """T(softmax(logits)); −inf logits are symbols of probability 0."""
         return self.weights(softmax_rows(logits), validate=False)
 
+    def _apply_log(self, logw: np.ndarray) -> np.ndarray:
+        """Scaling adaptors: the rescaled log-weights of ``logw`` (log space, for :meth:`local`)."""
+        raise NotImplementedError
+
     def local(self, probs: Any) -> np.ndarray:
-        """q_T: the locally normalized distribution T(p) / Σ_v T(p)(v) (Eq. 5)."""
+        """q_T: the locally normalized distribution T(p) / Σ_v T(p)(v) (Eq. 5).
+
+        Rows whose weights underflow (Σ_v T(p)(v) = 0 in float64, e.g. p^{1/τ} at τ = 0.01 on a flat row of 50,000
+        entries) are recomputed in log space, so q_T is never NaN: τ → 0 gives the uniform distribution over the
+        most probable symbols."""
         w = self.weights(probs)
         z = w.sum(axis=-1, keepdims=True)
-        return w / z
+        bad = ~(z > 0)[..., 0]
+        if not bad.any():
+            return w / z
+        p = as_probability_rows(probs)
+        out = np.empty_like(w)
+        good = ~bad
+        out[good] = w[good] / z[good]
+        out[bad] = self._local_in_log_space(p[bad])
+        return out
+
+    def _local_in_log_space(self, rows: np.ndarray) -> np.ndarray:
+        logw = self._log_weights_shifted(rows)
+        top = logw.max(axis=-1, keepdims=True)
+        q = np.exp(logw - top)
+        return q / q.sum(axis=-1, keepdims=True)
+
+    def support(self, probs: Any) -> np.ndarray:
+        """Where T(p) > 0 mathematically (a boolean mask like ``probs``), even where the float64 weights underflow:
+        a scaling step keeps every positive entry positive, a truncation step keeps its kept set."""
+        p = as_probability_rows(probs)
+        return np.isfinite(self._log_weights_shifted(p.reshape(-1, p.shape[-1]))).reshape(p.shape)
+
+    def _log_weights_shifted(self, rows: np.ndarray) -> np.ndarray:
+        """log T(p) row by row, each row shifted by a constant (−inf off the kept set)."""
+        with np.errstate(divide="ignore"):
+            logw = np.log(rows)
+        for step in self.steps:
+            top = logw.max(axis=-1, keepdims=True)
+            if step.is_truncation:
+                q = np.exp(logw - top)
+                q /= q.sum(axis=-1, keepdims=True)
+                logw = np.where(step.keep(q), logw, -np.inf)
+            else:
+                logw = step._apply_log(logw - top)
+        return logw
 
     def __call__(self, probs: Any) -> np.ndarray:
         return self.weights(probs)

@@ -31,6 +31,9 @@ class Temperature(Adaptor):
     def params(self) -> dict[str, Any]:
         return {"t": self.t}
 
+    def _apply_log(self, logw: np.ndarray) -> np.ndarray:
+        return logw / self.t
+
     def _apply(self, w: np.ndarray, *, out: np.ndarray) -> None:
         if self.t == 1.0:
             if out is not w:

@@ -343,6 +343,9 @@ def measures(model: Any, alphas: Iterable[Any] = DEFAULT_ALPHAS, *, dps: int | N
     """
     eng = _engine(model)
     _check_units(units)
+    if isinstance(alphas, str | bytes | int | float | Fraction) or not isinstance(alphas, Iterable):
+        alphas = [alphas]  # one order, not the characters of a string
+    alphas = list(alphas)
     labels = [str(a) if not isinstance(a, str) else a for a in alphas]
     for a in alphas:
         parse_alpha(a)
