@@ -1,4 +1,5 @@
-"""Symbolic proofs (sympy) of the paper's claims, one module per claim, in their corrected form (math.md section C).
+"""Symbolic proofs (sympy) of the paper's claims, one module per claim, in their corrected form (see each entry of
+``typicality verify``).
 
 Each module defines ``CLAIM`` (its id) and ``check() -> list[Step]``; every :class:`Step` records one fact that sympy
 established (an exact simplification to 0, a sign from the symbols' assumptions, a solved inequality, a limit, a

@@ -1,6 +1,6 @@
 """Algorithm 1 (IMHA): the chain with proposals q_T and weights w = pi~_T / q_T leaves pi_T invariant.
 
-math.md B.2 (Algorithm 1) and C12. Target pi(y) = pi~(y)/Z, proposal q (independent of the current state),
+Paper Algorithm 1 (§5, App. B). Target pi(y) = pi~(y)/Z, proposal q (independent of the current state),
 w(y) = pi~(y)/q(y), acceptance a(x, y) = min(1, w(y)/w(x)). Statement checked:
 
 1. detailed balance: pi(x) q(y) a(x, y) = pi(y) q(x) a(y, x) for all x, y (both sides equal
@@ -10,7 +10,8 @@ w(y) = pi~(y)/q(y), acceptance a(x, y) = min(1, w(y)/w(x)). Statement checked:
 3. Doeblin minorization: min(1, w(y)/w(x)) >= w(y)/w* when w(x) <= w*, so P(x, .) >= (Z / w*) pi(.): the
    chain is uniformly ergodic with TV distance <= (1 - Z/w*)^n after n steps (Mengersen & Tweedie 1996).
 
-The official code (math.md R1) accepts every proposal; its chain then has law q, not pi.
+The official code accepts every proposal (a 1-tuple is truthy; ledger entry imha_official); its chain then has
+law q, not pi.
 """
 
 import sympy as sp

@@ -1,6 +1,6 @@
 """C9: "typical corpora are more probable" is false per corpus.
 
-math.md C9. For N i.i.d. draws from p with entropy H, the corpus c that repeats the mode N times has
+Paper §3 and §6.1. For N i.i.d. draws from p with entropy H, the corpus c that repeats the mode N times has
 log p(c) = N log p_max. A typical corpus (|-(1/N) log p(c') - H| < epsilon) has log p(c') < -N (H - epsilon). So the
 mode corpus is more probable than every typical corpus as soon as epsilon < H + log p_max, and it is itself
 atypical then (its mean surprisal -log p_max lies below H - epsilon). H + log p_max = sum_i p_i log(p_max / p_i) >= 0,

@@ -1,6 +1,6 @@
 """Corollary 1 as it really fails: bounded logits force H_alpha = infinity for every alpha <= log|S| / log(1/delta).
 
-math.md B.8 Cor. 1 and C1. A Transformer's logits are bounded, so every next-token probability, eos included, is at
+Paper Cor. 1 (App. D). A Transformer's logits are bounded, so every next-token probability, eos included, is at
 least some delta in (0, 1). Each of the k^n strings of length n (k = |S| >= 2) then has p(y) >= delta^(n+1), so
 
     sum_y p(y)^alpha >= sum_n k^n delta^(alpha (n+1)) = delta^alpha sum_n (k delta^alpha)^n,

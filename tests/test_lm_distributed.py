@@ -8,9 +8,6 @@ The processes are real: ``python -m torch.distributed.run --standalone --nproc-p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
+from tests.launch import typicality_lm
 from typicality.lm import distributed
 from typicality.lm.config import load_config
 from typicality.lm.tiny import save_tiny, tiny_causal_lm, tiny_tokenizer
@@ -84,13 +82,7 @@ def workspace(tmp_path_factory):
     return root
 
 
-def typicality(*args: str, nproc: int = 1, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "-m"]
-                if nproc > 1 else [sys.executable, "-m"])
-    full = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    full.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **(env or {})})
-    return subprocess.run([*launcher, "typicality", "lm", *args], capture_output=True, text=True, env=full,
-                          timeout=900)
+typicality = typicality_lm
 
 
 @pytest.fixture(scope="module")

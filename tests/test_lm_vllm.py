@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +33,7 @@ os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tests.launch import typicality_lm  # noqa: E402
 from typicality.adaptors import softmax_rows  # noqa: E402
 from typicality.lm import vllm_backend  # noqa: E402
 from typicality.lm.config import Scheme, default_scheme_name, load_config  # noqa: E402
@@ -44,7 +43,6 @@ from typicality.lm.scoring import score_continuations  # noqa: E402
 from typicality.lm.study import preflight  # noqa: E402
 from typicality.lm.tiny import save_tiny, tiny_causal_lm, tiny_tokenizer  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ["Human: How do I bake bread? Assistant:", "Human: hi Assistant:", "The quick brown fox",
            "Human: Tell me a joke about the capital of France. Assistant:"]
 #: float32 logits from two implementations (vLLM's kernels, transformers' eager attention)
@@ -244,13 +242,7 @@ def score(prompts, continuations):
 '''
 
 
-def typicality(*args: str, nproc: int = 1) -> subprocess.CompletedProcess:
-    launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "-m"]
-                if nproc > 1 else [sys.executable, "-m"])
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
-    return subprocess.run([*launcher, "typicality", "lm", *args], capture_output=True, text=True, env=env,
-                          timeout=1200)
+typicality = typicality_lm
 
 
 @pytest.fixture(scope="module")

@@ -159,16 +159,9 @@ def cmd_theory(args: argparse.Namespace) -> int:
 
 
 def _count(name: str, low: int = 1) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{name} must be at least {low}, got {value}")
-        return value
+    from typicality.cli import _integer  # the one integer-option parser of both command lines
 
-    return parse
+    return _integer(name, low)
 
 
 def _fraction(text: str) -> float:

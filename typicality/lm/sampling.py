@@ -91,15 +91,33 @@ def _forward_names(model: Any) -> tuple[str, str | None]:
     return cache, keep
 
 
-class TransformersBackend:
+class AdaptorBackend:
+    """What every back end shares: one :class:`~typicality.lm.adaptors.DeviceAdaptor` per scheme (in ``self.dtype``),
+    and :meth:`sample` as one group of the subclass's ``sample_groups``."""
+
+    dtype: Any
+
+    def _adaptor(self, scheme: Scheme) -> Any:
+        from typicality.lm.adaptors import DeviceAdaptor
+
+        cache = self.__dict__.setdefault("_adaptors", {})
+        if scheme.name not in cache:
+            cache[scheme.name] = DeviceAdaptor(scheme.build(), dtype=self.dtype)
+        return cache[scheme.name]
+
+    def sample(self, requests: Sequence[SampleRequest], *,
+               progress: Callable[[int], None] | None = None) -> list[SampledString]:
+        """Sample ``requests``; the strings in the order given."""
+        return self.sample_groups([requests], progress=progress)[0]  # type: ignore[attr-defined]
+
+
+class TransformersBackend(AdaptorBackend):
     """Decoding loop over a transformers causal LM (a :class:`typicality.lm.loading.LoadedLM`)."""
 
     def __init__(self, lm: Any, *, max_new_tokens: int, seed: int, adaptor_dtype: str = "float64",
                  batch_size: int = 16, token_scores: bool = False, continuous_batching: bool = True,
                  step_stats: bool = False) -> None:
         import torch
-
-        from typicality.lm.adaptors import DeviceAdaptor
 
         self.torch = torch
         self.lm = lm
@@ -118,18 +136,6 @@ class TransformersBackend:
         if self.eos_ids.numel() == 0:
             raise ValueError(f"model {lm.spec!r} has no eos token id: strings could never end")
         self._cache_kw, self._keep_kw = _forward_names(lm.model)
-        self._adaptors: dict[str, Any] = {}
-        self._DeviceAdaptor = DeviceAdaptor
-
-    def _adaptor(self, scheme: Scheme) -> Any:
-        if scheme.name not in self._adaptors:
-            self._adaptors[scheme.name] = self._DeviceAdaptor(scheme.build(), dtype=self.dtype)
-        return self._adaptors[scheme.name]
-
-    def sample(self, requests: Sequence[SampleRequest], *,
-               progress: Callable[[int], None] | None = None) -> list[SampledString]:
-        """Sample ``requests``; the strings in the order given."""
-        return self.sample_groups([requests], progress=progress)[0]
 
     def sample_groups(self, groups: Sequence[Sequence[SampleRequest]], *,
                       progress: Callable[[int], None] | None = None,

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from typicality.lm.config import Scheme, StudyConfig
-from typicality.lm.sampling import CLAMP_NATS, SAMPLE_SUMS, SampledString, SampleRequest
+from typicality.lm.config import StudyConfig
+from typicality.lm.sampling import CLAMP_NATS, SAMPLE_SUMS, AdaptorBackend, SampledString, SampleRequest
 from typicality.lm.seeds import string_uniforms
 
 #: what to install for this back end
@@ -169,14 +169,12 @@ def close_engine(llm: Any) -> None:
         torch.cuda.empty_cache()
 
 
-class VLLMBackend:
+class VLLMBackend(AdaptorBackend):
     """Sampling with typicality's adaptors on a vLLM engine (see the module docstring)."""
 
     def __init__(self, llm: Any, eos_token_ids: Sequence[int], *, max_new_tokens: int, seed: int,
                  adaptor_dtype: str = "float64", token_scores: bool = False, step_stats: bool = False) -> None:
         import torch
-
-        from typicality.lm.adaptors import DeviceAdaptor
 
         self.llm = llm
         self.eos_ids = sorted({int(i) for i in eos_token_ids})
@@ -187,17 +185,6 @@ class VLLMBackend:
         self.dtype = {"float64": torch.float64, "float32": torch.float32}[adaptor_dtype]
         self.token_scores = bool(token_scores)
         self.step_stats = bool(step_stats)
-        self._adaptors: dict[str, Any] = {}
-        self._DeviceAdaptor = DeviceAdaptor
-
-    def _adaptor(self, scheme: Scheme) -> Any:
-        if scheme.name not in self._adaptors:
-            self._adaptors[scheme.name] = self._DeviceAdaptor(scheme.build(), dtype=self.dtype)
-        return self._adaptors[scheme.name]
-
-    def sample(self, requests: Sequence[SampleRequest], *,
-               progress: Callable[[int], None] | None = None) -> list[SampledString]:
-        return self.sample_groups([requests], progress=progress)[0]
 
     def sample_groups(self, groups: Sequence[Sequence[SampleRequest]], *,
                       progress: Callable[[int], None] | None = None,
