@@ -144,3 +144,43 @@ def test_measures_takes_one_order_as_a_string_not_its_characters():
     assert list(M.measures(m, "2").renyi) == ["2"]
     with pytest.raises(ValueError, match="'abc'"):
         M.measures(m, "abc")
+
+
+def test_a_singular_resolvent_is_a_clear_error_with_a_hint_in_every_arithmetic():
+    """I − M singular (a unit self-loop): "Singular matrix" / "matrix is numerically singular" become one ValueError
+    that says what it means and what may help, in float64 (dense and sparse) and in mpmath."""
+    import mpmath
+    import scipy.sparse
+
+    from typicality.numerics import DENSE_LIMIT, Float64, MPMath, SingularSystemError
+
+    for M_ in (np.array([[1.0]]), scipy.sparse.identity(DENSE_LIMIT + 1, format="csr")):
+        with pytest.raises(SingularSystemError, match=r"numerically singular in float64.*edge of convergence"):
+            Float64().solve_resolvent(M_, np.ones(M_.shape[0]))
+    with mpmath.workdps(30):
+        M_ = np.array([[mpmath.mpf(1)]], dtype=object)
+        with pytest.raises(SingularSystemError, match="numerically singular in 30 digits"):
+            MPMath(30).solve_resolvent(M_, np.array([mpmath.mpf(1)], dtype=object))
+
+
+def test_monte_carlo_work_is_checked_before_any_draw():
+    from typicality import bounds as B
+
+    m = examples.c1_counterexample()  # E|Y| = 1: two draws per string, eos included
+    assert B.monte_carlo_symbols(m, 10, 100) == 2000.0
+    with pytest.raises(B.MonteCarloTooLargeError, match=r"about 2e\+12 symbols"):
+        B.empirical_tail(m, 10**8, 0.1, np.random.default_rng(0), 10_000, max_symbols=5e8)
+    nines = "0." + "9" * 300  # p(eos) = 1e-300 exactly: strings of 1e300 symbols on average
+    long = ngram({"": {"a": "1"}, "a": {"a": nines, EOS: "1e-300"}})
+    with pytest.raises(ValueError, match="on average"):
+        B.empirical_tail(long, 10, 0.1, np.random.default_rng(0), 10)
+    seen = []
+    B.empirical_tail(m, 3_000_000, 0.5, np.random.default_rng(0), 2, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 2), (2, 2)]  # a corpus larger than a batch: summed batch by batch, progress per corpus
+
+
+def test_toy_seed_is_checked_where_numpy_would_refuse_it():
+    from typicality.toy import ToyConfig
+
+    with pytest.raises(ValueError, match=r"seed must be an int from 0 to 2\*\*32 - 1.*1099511627776"):
+        ToyConfig(seed=2**40)

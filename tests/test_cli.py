@@ -18,7 +18,10 @@ CONTRACT = {"tight", "mass", "entropy", "varentropy", "expected_length", "eos_bo
 
 
 def run(capsys, *args):
-    code = main(list(args))
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse's own errors (a bad option value): exit status 2
+        code = e.code
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -123,9 +126,9 @@ def test_bounds_unavailable_and_bad_input(tmp_path, capsys):
     path = write_model(tmp_path, {"": {"a": 0.5, "</s>": 0.5}, "a": {"a": 1.0}})
     code, out, _ = run(capsys, "bounds", str(path), "--n", "10", "--eps", "0.5")
     assert code == 0 and "bound not available" in out and "not tight" in out
-    for bad, msg in ((["--n", "0", "--eps", "1"], "n (the corpus size N) must be an int >= 1, got 0"),
-                     (["--n", "5", "--eps", "0"], "eps must be a finite number > 0, got 0.0"),
-                     (["--n", "5", "--eps", "-1"], "eps must be a finite number > 0, got -1.0")):
+    for bad, msg in ((["--n", "0", "--eps", "1"], "--n must be at least 1, got 0"),
+                     (["--n", "5", "--eps", "0"], "--eps must be a finite number > 0, got '0'"),
+                     (["--n", "5", "--eps", "-1"], "--eps must be a finite number > 0, got '-1'")):
         code, _, err = run(capsys, "bounds", "builtin:c1", *bad)
         assert code == 2 and msg in err, err
 
@@ -154,6 +157,40 @@ TOY_KEYS = {"entropy_aligned", "entropy_prior", "varentropy", "n_typical", "stri
             "median_logprob_typical", "median_logprob_atypical", "eps_sweep"}
 
 
+def _keys(capsys, *args):
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    return set(data[0] if isinstance(data, list) else data)
+
+
+def test_help_lists_every_json_key_and_every_builtin_model(capsys):
+    """Every key a --json output can hold (over inputs that reach the optional ones) is the documented list, and
+    that list is what --help prints; every built-in model is named in the help of the commands that take one."""
+    from typicality import cli
+    from typicality.models import examples
+
+    observed = {
+        "measures": _keys(capsys, "measures", "builtin:example1"),
+        "bounds": set().union(*(_keys(capsys, "bounds", m, "--n", "10", "--eps", e, "--corpora", "10")
+                                for m, e in (("builtin:c1", "0.5"), ("builtin:c1", "3"), ("builtin:baer", "0.5")))),
+        "toy": _keys(capsys, "toy", "--corpora", "100", "--eps", "0.002"),
+        "verify": _keys(capsys, "verify", "--only", "prop3"),
+    }
+    documented = {"measures": cli.MEASURES_KEYS, "bounds": cli.BOUNDS_KEYS, "toy": cli.TOY_KEYS,
+                  "verify": cli.VERIFY_KEYS}
+    for command, keys in observed.items():
+        assert keys == set(documented[command]), (command, keys ^ set(documented[command]))
+        code, out, _ = run(capsys, command, "--help")
+        text = " ".join(out.split())
+        assert code == 0
+        for key in keys:
+            assert key in text, (command, key)
+        if command in ("measures", "bounds"):
+            for name in examples.EXAMPLES:
+                assert f"builtin:{name}" in text, (command, name)
+
+
 def test_toy_json_contract_and_files(tmp_path, capsys):
     code, out, _ = run(capsys, "toy", "--corpora", "300", "--corpus-size", "20000", "--eps", "0.008", "--json",
                        "--out", str(tmp_path))
@@ -170,8 +207,9 @@ def test_toy_json_contract_and_files(tmp_path, capsys):
 
 
 def test_toy_bad_input(capsys):
-    for args, msg in ((["--corpora", "0"], "corpora must be an int >= 1"), (["--eps", "-0.1"], "eps"),
-                      (["--corpus-size", "0"], "corpus_size"), (["--corpora", "10"], "too few to fill"),
+    for args, msg in ((["--corpora", "0"], "--corpora must be at least 20"), (["--eps", "-0.1"], "eps"),
+                      (["--corpus-size", "0"], "--corpus-size must be at least 1"),
+                      (["--corpora", "10"], "--corpora must be at least 20"),
                       (["--corpora", "100", "--corpus-size", "1000"], "no typical corpus"),
                       (["--corpora", "100", "--corpus-size", "1000", "--eps", "0.02"], "cannot bootstrap the")):
         code, _, err = run(capsys, "toy", *args)

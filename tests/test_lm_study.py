@@ -25,6 +25,7 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
 from typicality.cli import main  # noqa: E402
+from typicality.lm.cli import RESULTS_KEYS  # noqa: E402
 from typicality.lm.config import load_config  # noqa: E402
 from typicality.lm.study import run_study  # noqa: E402
 from typicality.lm.tiny import save_tiny, tiny_causal_lm, tiny_tokenizer  # noqa: E402
@@ -137,6 +138,7 @@ def test_outputs_and_every_score_recomputed(workspace, finished):
         assert key in samples.columns
     assert len(samples) == 3 * len(PROMPTS) * 3
     assert [s["name"] for s in results["schemes"]] == ["ancestral@t1", "top_k5@t0.7", "top_p0.9@t1.25"]
+    assert set(results) <= set(RESULTS_KEYS) and set(RESULTS_KEYS) - set(results) <= {"bootstrap", "dpo"}
     for s in results["schemes"]:
         for key in ("name", "adaptor", "params", "temperature", "n", "n_capped", "local", "global",
                     "acceptance_rate", "cramers_v", "cramers_v_corrected", "ess"):
@@ -197,23 +199,33 @@ def test_rerun_reuses_everything_and_changes_nothing(workspace, finished):
     assert again.results["schemes"] == first.results["schemes"]
 
 
-def test_a_killed_run_resumes_without_redoing_or_losing_units(workspace, finished, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT (Ctrl-C)"])
+def test_a_killed_run_resumes_without_redoing_or_losing_units(workspace, finished, tmp_path, sig):
     out = tmp_path / "killed"
     cfg = config_file(workspace)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    stderr = (tmp_path / "stderr.txt").open("w+")
     proc = subprocess.Popen([sys.executable, "-m", "typicality", "lm", "run", str(cfg), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                            stdout=subprocess.DEVNULL, stderr=stderr, env=env, start_new_session=True)
     deadline = time.time() + 300
     try:
         while time.time() < deadline and proc.poll() is None:
-            done = list((out / "units").rglob("*.sample.*.parquet")) if (out / "units").exists() else []
+            done = [p for p in (out / "units").rglob("*.sample.*.parquet") if not p.name.startswith(".")] \
+                if (out / "units").exists() else []  # (a name starting with "." is a temporary file)
             if len(done) >= 2:
                 break
             time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, sig)  # to the process group, as a terminal sends Ctrl-C
     finally:
         proc.wait()
-    kept = {p: p.stat().st_mtime_ns for p in (out / "units").rglob("*.parquet")}
+    if sig == signal.SIGINT:  # Ctrl-C: one line naming the kept work, exit status 130, no traceback
+        stderr.seek(0)
+        text = stderr.read()
+        assert proc.returncode == 130, (proc.returncode, text[-3000:])
+        assert "Traceback" not in text, text[-3000:]
+        assert text.strip().splitlines()[-1] == (f"typicality: interrupted; finished work is kept in {out} (rerun the "
+                                                 "same command to resume)")
+    kept = {p: p.stat().st_mtime_ns for p in (out / "units").rglob("*.parquet") if not p.name.startswith(".")}
     total_units = 3 * 3 * 3  # schemes × prompt ranges × stages
     assert 2 <= len(kept) < total_units, "the kill should land in the middle of the run"
     resumed = run_study(load_config(cfg), out)

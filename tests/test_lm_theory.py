@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from typicality.lm.cli import THEORY_KEYS
 from typicality.lm.theory import TheoryConfig, run_theory
 from typicality.lm.tiny import save_tiny, tiny_causal_lm, tiny_tokenizer
 
@@ -33,6 +34,7 @@ def run(model, tmp_path_factory):
 def test_json_holds_the_contract_keys(run):
     _, out, _r = run
     data = json.loads((out / "theory.json").read_text())
+    assert set(data) == set(THEORY_KEYS)  # the keys `lm theory --help` lists
     assert data["confidence"] == 0.95 and len(data["prompts"]) == 2
     for p in data["prompts"]:
         assert {"prompt", "n_samples", "n_capped", "entropy", "varentropy", "min_eos_probability", "renyi", "aep",

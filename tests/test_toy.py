@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from typicality.corpora import causal_bootstrap, equal_width_bins
-from typicality.toy import ToyConfig, collect_statistics, draw_fast, run_toy, toy_objects
+from typicality.toy import CheckpointWarning, ToyConfig, collect_statistics, draw_fast, run_toy, toy_objects
 
 
 def direct_statistics(toy, n_corpora, size):
@@ -132,19 +133,88 @@ def test_resume_after_interruption(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         run_toy(config, out_dir=tmp_path, progress=interrupt)
-    with np.load(tmp_path / "corpora.npz") as saved:
+    with np.load(tmp_path / "corpora-faithful.npz") as saved:
         assert int(saved["done"]) == 50
-    assert not (tmp_path / "toy.json").exists()
+    assert not (tmp_path / "toy-faithful.json").exists()
     drawn = []
     resumed = run_toy(config, out_dir=tmp_path, progress=lambda done, total: drawn.append(done))
     assert drawn == list(range(51, 61))
     np.testing.assert_array_equal(resumed.corpus.avg_log_prior, reference.corpus.avg_log_prior)
-    assert json.loads((tmp_path / "toy.json").read_text())["n_typical"] == reference.result.n_typical
-    # a different configuration does not reuse the checkpoint
+    assert json.loads((tmp_path / "toy-faithful.json").read_text())["n_typical"] == reference.result.n_typical
+    # a different configuration does not reuse the checkpoint, and says so
     other = ToyConfig(corpora=60, corpus_size=2500, faithful=True, eps=0.02, bins=2, per_bin=10)
     drawn.clear()
-    run_toy(other, out_dir=tmp_path, progress=lambda done, total: drawn.append(done))
+    with pytest.warns(CheckpointWarning, match="other settings"):
+        run_toy(other, out_dir=tmp_path, progress=lambda done, total: drawn.append(done))
     assert drawn[0] == 1
+
+
+SMALL = ToyConfig(corpora=60, corpus_size=2000, faithful=True, eps=0.02, bins=2, per_bin=10)
+
+
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+
+
+def _checkpoint_arrays(done=20, n=60, **changes):
+    arrays = {"a": np.zeros(n), "b": np.zeros(n), "s": np.zeros(n), "done": done,
+              "key": json.dumps({"corpora": n, "corpus_size": 2000, "seed": 42, "faithful": True})}
+    arrays.update(changes)
+    return arrays
+
+
+#: (how the checkpoint is damaged, words of the warning)
+DAMAGED = {
+    "not a zip file": (lambda p: p.write_bytes(b"garbage"), "cannot be read"),
+    "truncated": (lambda p: (_npz(p, **_checkpoint_arrays()), p.write_bytes(p.read_bytes()[:300])), "cannot be read"),
+    "foreign npz": (lambda p: _npz(p, x=np.arange(3)), "not a toy checkpoint"),
+    "pickled objects": (lambda p: _npz(p, **_checkpoint_arrays(a=np.array([{}], dtype=object))), "cannot be read"),
+    "key not JSON": (lambda p: _npz(p, **_checkpoint_arrays(key="{")), "cannot be read"),
+    "other settings": (lambda p: _npz(p, **_checkpoint_arrays(key=json.dumps({"corpora": 5}))), "other settings"),
+    "done beyond corpora": (lambda p: _npz(p, **_checkpoint_arrays(done=61)), "damaged"),
+    "short arrays": (lambda p: _npz(p, **_checkpoint_arrays(a=np.zeros(3))), "damaged"),
+    "NaN in finished corpora": (lambda p: _npz(p, **_checkpoint_arrays(b=np.full(60, np.nan))), "damaged"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED))
+def test_a_damaged_or_foreign_checkpoint_is_reported_and_recomputed(tmp_path, damage):
+    """Never silently ignored, never trusted: a warning names the file and why, and the result is the reference."""
+    reference = run_toy(SMALL)
+    make, words = DAMAGED[damage]
+    make(tmp_path / "corpora-faithful.npz")
+    with pytest.warns(CheckpointWarning, match=words) as caught:
+        run = run_toy(SMALL, out_dir=tmp_path)
+    assert "corpora-faithful.npz" in str(caught[0].message)
+    np.testing.assert_array_equal(run.corpus.avg_log_prior, reference.corpus.avg_log_prior)
+    np.testing.assert_array_equal(run.corpus.avg_reward, reference.corpus.avg_reward)
+    with np.load(tmp_path / "corpora-faithful.npz") as saved:  # replaced by a good one
+        assert int(saved["done"]) == SMALL.corpora
+
+
+def test_faithful_and_fast_modes_share_a_folder(tmp_path):
+    """Each mode writes its own files; running one does not overwrite (or resume from) the other's."""
+    fast = ToyConfig(corpora=60, corpus_size=2000, eps=0.02, bins=2, per_bin=10)
+    run_toy(SMALL, out_dir=tmp_path)
+    faithful_json = (tmp_path / "toy-faithful.json").read_bytes()
+    faithful_npz = (tmp_path / "corpora-faithful.npz").read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CheckpointWarning)  # the fast mode does not even look at the other file
+        run_toy(fast, out_dir=tmp_path)
+    assert (tmp_path / "toy-faithful.json").read_bytes() == faithful_json
+    assert (tmp_path / "corpora-faithful.npz").read_bytes() == faithful_npz
+    assert json.loads((tmp_path / "toy.json").read_text())["config"]["faithful"] is False
+    assert json.loads((tmp_path / "toy-faithful.json").read_text())["config"]["faithful"] is True
+
+
+def test_an_output_path_in_the_way_is_refused_before_any_work(tmp_path):
+    (tmp_path / "toy-faithful.json").mkdir()
+    calls = []
+    with pytest.raises(ValueError, match=r"toy-faithful\.json is a directory"):
+        run_toy(SMALL, out_dir=tmp_path, progress=lambda done, total: calls.append(done))
+    assert calls == []
+    with pytest.raises(ValueError, match="is not a directory"):
+        run_toy(SMALL, out_dir=tmp_path / "missing")
 
 
 def test_bad_input():

@@ -1,5 +1,5 @@
 """``python -m typicality`` (and ``torchrun -m typicality``): the command line."""
 
-from typicality.cli import main
+from typicality.entry import main
 
 raise SystemExit(main())

@@ -15,6 +15,7 @@ import mpmath
 
 from typicality import __version__, jsonio
 from typicality import measures as M
+from typicality.entry import interrupted
 from typicality.lm.distributed import ShardError
 from typicality.models import examples
 from typicality.models.arpa import load_arpa
@@ -22,22 +23,85 @@ from typicality.models.ngram import NGramLM
 
 BUILTIN = "builtin:"
 
+#: the JSON keys each subcommand's --json prints (a contract, listed in --help and checked by tests/test_cli.py)
+MEASURES_KEYS = ("tight", "mass", "entropy", "varentropy", "expected_length", "eos_bound", "eos_bounded",
+                 "length_tail_rate", "renyi", "renyi_finite_above", "units", "dps", "undefined", "accuracy",
+                 "warnings")
+BOUNDS_KEYS = ("n", "eps", "entropy", "varentropy", "chebyshev", "chernoff", "chernoff_orders", "chernoff_tails",
+               "empirical_tail", "corpora", "seed", "note", "unavailable")
+TOY_KEYS = ("entropy_aligned", "entropy_prior", "varentropy", "n_typical", "string_spearman", "string_pearson",
+            "string_pearson_weighted", "corpus_pearson_typical", "corpus_spearman_typical", "corpus_pearson_all",
+            "median_logprob_typical", "median_logprob_atypical", "eps_sweep", "corpus_pearson_typical_raw",
+            "corpus_pearson_atypical", "median_logprob_typical_raw", "median_logprob_atypical_raw",
+            "max_logprob_typical", "max_logprob_atypical", "chebyshev_bound", "config", "seconds")
+VERIFY_KEYS = ("id", "verdict", "evidence", "details")
+
+
+def _builtin_list() -> str:
+    return ", ".join(BUILTIN + name for name in sorted(examples.EXAMPLES))
+
+
+MODEL_HELP = ("a typicality.ngram/1 JSON file, an ARPA back-off file (.arpa, .arpa.gz, .lm, .lm.gz), - for either "
+              "read from standard input, or a built-in example: {builtins}")
+
 
 ARPA_SUFFIXES = (".arpa", ".arpa.gz", ".lm", ".lm.gz")
 
 
 def load_model(spec: str) -> Any:
     """A model from a ``typicality.ngram/1`` JSON file, an ARPA back-off model (``.arpa``, ``.arpa.gz``, ``.lm``,
-    ``.lm.gz``, or any file whose first non-blank line is ``\\data\\``), or ``builtin:NAME`` for the paper's
-    examples."""
+    ``.lm.gz``, or any file whose first non-blank line is ``\\data\\``), ``builtin:NAME`` for the paper's
+    examples, or ``-`` for either format read from standard input."""
+    if spec == "-":
+        return _load_stdin()
     if spec.startswith(BUILTIN):
         name = spec[len(BUILTIN):]
         if name not in examples.EXAMPLES:
             raise ValueError(f"unknown built-in model {name!r}; choose from {sorted(examples.EXAMPLES)}")
         return examples.EXAMPLES[name]()
+    _announce_large(spec)
     if spec.lower().endswith(ARPA_SUFFIXES) or _looks_like_arpa(spec):
         return load_arpa(spec)
     return NGramLM.load(spec)
+
+
+#: model files above this size get a note on stderr before they are read (reading checks every probability exactly:
+#: about 0.7 s per MB of JSON, measured on 2 cores with a 32 MB bigram model of a million probabilities)
+LARGE_MODEL_BYTES = 5_000_000
+
+
+def _announce_large(path: str) -> None:
+    try:
+        size = os.path.getsize(path)
+    except OSError:  # missing or unreadable: the loader says so
+        return
+    if size > LARGE_MODEL_BYTES and os.path.isfile(path):
+        print(f"typicality: reading {path} ({size / 1e6:,.0f} MB): every probability is checked exactly, about a "
+              "second per MB", file=sys.stderr, flush=True)
+
+
+def _load_stdin() -> Any:
+    from typicality.models.arpa import BackoffLM
+
+    if sys.stdin is None or sys.stdin.isatty():
+        raise ValueError("model '-' reads the model from standard input, but nothing is piped in "
+                         "(e.g. typicality measures - < model.json)")
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"model '-' (standard input) is not UTF-8 text: {e}") from None
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if first == "\\data\\":
+        return BackoffLM.loads_arpa(text, source="<stdin>")
+    try:
+        return NGramLM.from_json(text)
+    except ValueError as e:
+        raise ValueError(f"<stdin>: {e}") from None
+
+
+def _shown(spec: str) -> str:
+    return "<stdin>" if spec == "-" else spec
 
 
 def _looks_like_arpa(path: str) -> bool:
@@ -90,7 +154,7 @@ def cmd_measures(args: argparse.Namespace) -> int:
     rows += [(f"renyi[{k}]", _fmt(v, d), units) for k, v in result.renyi.items()]
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)
-    print(f"{args.model}  ({'float64' if d is None else f'mpmath, {d} digits'})")
+    print(f"{_shown(args.model)}  ({'float64' if d is None else f'mpmath, {d} digits'})")
     for name, value, note in rows:
         print(f"  {name:<{width}}  {value:>{vwidth}}  {note}".rstrip())
     for reason in dict.fromkeys(result.undefined.values()):
@@ -128,15 +192,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(e.ok for e in entries) else 1
 
 
-def _integer(name: str, low: int = 1) -> Any:
-    """An argparse type: an integer >= ``low``, with a message naming the option."""
+def _integer(name: str, low: int = 1, high: int | None = None, why: str = "") -> Any:
+    """An argparse type: an integer in [``low``, ``high``], with a message naming the option (``why``: the reason
+    for ``high``)."""
     def parse(text: str) -> int:
+        if len(text) > 100:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer of at most 100 digits, got {len(text)} "
+                                             "characters")
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{name} must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {high}{why}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(name: str) -> Any:
+    """An argparse type: a finite float > 0, with a message naming the option."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if len(text) <= 100 else math.nan
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {text[:100]!r}")
         return value
 
     return parse
@@ -187,7 +271,15 @@ def cmd_bounds(args: argparse.Namespace) -> int:
         if c.note:
             out["note"] = c.note
         if args.corpora:
-            out["empirical_tail"] = B.empirical_tail(model, n, eps, np.random.default_rng(args.seed), args.corpora)
+            work = B.monte_carlo_symbols(model, n, args.corpora)
+            progress = ProgressBar("Monte Carlo corpora") if work is None or work > PROGRESS_SYMBOLS else None
+            try:
+                out["empirical_tail"] = B.empirical_tail(model, n, eps, np.random.default_rng(args.seed),
+                                                         args.corpora, max_symbols=args.max_symbols,
+                                                         progress=progress)
+            except B.MonteCarloTooLargeError as e:
+                raise ValueError(f"--corpora {args.corpora} with --n {n}: {e} (--corpora 0 skips it; --max-symbols "
+                                 "raises the limit)") from None
     except (B.BoundUnavailableError, M.UndefinedMeasureError) as e:
         reason = str(e)
         out["unavailable"] = reason if reason.startswith("bound not available") else f"bound not available: {reason}"
@@ -196,7 +288,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     if args.json:
         print(jsonio.dumps(out))
         return 0
-    print(f"{args.model}: N = {n}, ε = {eps:g}; P(|mean surprisal − H| ≥ ε) ≤ ...")
+    print(f"{_shown(args.model)}: N = {n}, ε = {eps:g}; P(|mean surprisal − H| ≥ ε) ≤ ...")
     if "unavailable" in out:
         print(f"  {out['unavailable']}")
         return 0
@@ -212,6 +304,12 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     if out["empirical_tail"] is not None:
         print(f"  Monte Carlo          {out['empirical_tail']:.6g}   ({args.corpora} corpora, seed {args.seed})")
     return 0
+
+
+#: Monte Carlo work (symbol draws) above which ``bounds`` shows progress (≈ 7 s at 7.5e6 draws/s, measured)
+PROGRESS_SYMBOLS = 5e7
+#: default limit on the Monte Carlo work of ``bounds`` (≈ 1 minute at 7.5e6 draws/s, measured on 2 cores)
+MAX_SYMBOLS = 5e8
 
 
 class ProgressBar:
@@ -254,12 +352,13 @@ def prepare_output_dir(path: str, option: str) -> None:
 
 def cmd_toy(args: argparse.Namespace) -> int:
 
-    from typicality.toy import ToyConfig, run_toy
+    from typicality.toy import ToyConfig, check_output_dir, run_toy
 
     config = ToyConfig(corpora=args.corpora, corpus_size=args.corpus_size, eps=args.eps, seed=args.seed,
                        faithful=args.faithful)
     if args.out is not None:
         prepare_output_dir(args.out, "--out")
+        check_output_dir(args.out, config, "--out")
     run = run_toy(config, out_dir=args.out, progress=ProgressBar("corpora"))
     figures = []
     if args.out is not None:
@@ -325,16 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    + ", builtin:".join(sorted(examples.EXAMPLES)) + "): tightness, mass, entropy, "
                                    "varentropy, expected length, eos bound, length-tail rate and Rényi entropies, "
                                    "each certified to the accuracy it prints (see the README).")
-    p.add_argument("model", help="path to a typicality.ngram/1 JSON file, an ARPA file (.arpa, .arpa.gz), or "
-                                 "builtin:NAME")
+    p.add_argument("model", help=MODEL_HELP.format(builtins=_builtin_list()))
     p.add_argument("--alpha", action="append", type=_alpha, metavar="A",
                    help="a Rényi order α > 0 or 'inf' (repeatable; default: 0.5 and 2)")
     p.add_argument("--dps", type=_integer("--dps", 5), metavar="N", help="compute with mpmath at N decimal digits")
     p.add_argument("--bits", action="store_true", help="report entropies in bits instead of nats")
-    p.add_argument("--json", action="store_true", help="print JSON (keys: tight, mass, entropy, varentropy, "
-                                                         "expected_length, eos_bound, eos_bounded, length_tail_rate, "
-                                                         "renyi, renyi_finite_above, units, dps, undefined, accuracy, "
-                                                         "warnings)")
+    p.add_argument("--json", action="store_true", help="print JSON (keys: " + ", ".join(MEASURES_KEYS) + ")")
     p.set_defaults(func=cmd_measures)
 
     v = sub.add_parser("verify", help="run the claim ledger: every claim of the paper with a verdict and evidence",
@@ -343,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "holds, holds-corrected, false-as-stated, artifact, reproduced or not-reproduced "
                                    "(an empirical claim checked on the offline miniature), or pending. Exit status 1 "
                                    "if a verdict differs from the expected one or a check fails.")
-    v.add_argument("--json", action="store_true", help="print JSON: a list of {id, verdict, evidence, details}")
+    v.add_argument("--json", action="store_true", help="print JSON: a list of {" + ", ".join(VERIFY_KEYS) + "}")
     v.add_argument("--only", nargs="+", metavar="ID", help="check only these claims (e.g. prop3 thm2_lower)")
     v.add_argument("--jobs", "-j", type=_integer("--jobs"), default=1, metavar="N",
                    help="check claims in N processes at once (default 1)")
@@ -353,28 +448,43 @@ def build_parser() -> argparse.ArgumentParser:
                        description="For N i.i.d. strings of the model: H, σ², the Chebyshev bound σ²/(Nε²) (Eq. 11), "
                                    "the corrected two-sided Chernoff bound with its optimizing orders (Thm. 2, C3), "
                                    "and a Monte Carlo estimate of P(|mean surprisal − H| ≥ ε).")
-    b.add_argument("model", help="path to a typicality.ngram/1 JSON file, or builtin:NAME")
-    b.add_argument("--n", type=int, required=True, metavar="N", help="corpus size N >= 1")
-    b.add_argument("--eps", type=float, required=True, metavar="E", help="ε > 0")
-    b.add_argument("--corpora", type=int, default=10_000, metavar="S",
+    b.add_argument("model", help=MODEL_HELP.format(builtins=_builtin_list()))
+    b.add_argument("--n", type=_integer("--n"), required=True, metavar="N", help="corpus size N >= 1")
+    b.add_argument("--eps", type=_positive_float("--eps"), required=True, metavar="E", help="ε > 0")
+    b.add_argument("--corpora", type=_integer("--corpora", 0), default=10_000, metavar="S",
                    help="simulated corpora for the Monte Carlo estimate (0 to skip; default 10000)")
     b.add_argument("--seed", type=_integer("--seed", 0), default=0, help="seed of the Monte Carlo estimate (default 0)")
-    b.add_argument("--json", action="store_true", help="print JSON (keys: entropy, varentropy, chebyshev, "
-                                                         "chernoff, chernoff_orders, empirical_tail)")
+    b.add_argument("--max-symbols", type=_positive_float("--max-symbols"), default=MAX_SYMBOLS, metavar="K",
+                   help="refuse a Monte Carlo estimate expected to draw more than K symbols, i.e. corpora × N × "
+                        f"(E|Y| + 1) (default {MAX_SYMBOLS:.0e}, about a minute; progress is shown above "
+                        f"{PROGRESS_SYMBOLS:.0e})")
+    b.add_argument("--json", action="store_true", help="print JSON (keys: " + ", ".join(BOUNDS_KEYS[:-2]) + "; "
+                                                         "note when the Chernoff optimization says something, "
+                                                         "unavailable (the reason) when H or σ² is undefined or "
+                                                         "infinite)")
     b.set_defaults(func=cmd_bounds)
 
     t = sub.add_parser("toy", help="the toy experiment of §6.1, reproduced and audited",
-                       description="Reproduce the paper's toy experiment (math.md D.1) and its audit (C8, C9). The "
+                       description="Reproduce the paper's toy experiment (§6.1) and its audit (ledger entries c8, "
+                                   "c9). The "
                                    "default fast mode draws count vectors from the multinomial; --faithful draws "
                                    "every corpus as the official notebook does and reproduces the published numbers.")
     t.add_argument("--faithful", action="store_true", help="the notebook's per-corpus draws (legacy numpy seeding)")
-    t.add_argument("--eps", type=float, default=0.001, help="ε of the typical set (default 0.001)")
-    t.add_argument("--corpora", type=int, default=1000, help="number of corpora (default 1000)")
-    t.add_argument("--corpus-size", type=int, default=100_000, help="draws per corpus (default 100000)")
-    t.add_argument("--seed", type=_integer("--seed", 0), default=42,
+    t.add_argument("--eps", type=_positive_float("--eps"), default=0.001, help="ε of the typical set (default 0.001)")
+    t.add_argument("--corpora", type=_integer("--corpora", 20), default=1000,
+                   help="number of corpora, at least 20 (two groups of 10 bins; default 1000)")
+    t.add_argument("--corpus-size", type=_integer("--corpus-size"), default=100_000,
+                   help="draws per corpus (default 100000)")
+    t.add_argument("--seed", type=_integer("--seed", 0, 2**32 - 1, " (= 2**32 - 1: it seeds numpy's legacy "
+                                                               "RandomState, as the official notebook does)"),
+                   default=42,
                    help="seed of the objects and the bootstrap (default 42)")
-    t.add_argument("--out", metavar="DIR", help="write toy.json, a resumable checkpoint and the figures here")
-    t.add_argument("--json", action="store_true", help="print the results as JSON")
+    t.add_argument("--out", metavar="DIR", help="write toy.json, the checkpoint corpora.npz (a rerun resumes from it) "
+                                                "and the figures toy_distributions.png, figure1.png, eps_sweep.png "
+                                                "here; with --faithful the same names end in -faithful "
+                                                "(toy-faithful.json, ...), so both modes can share DIR")
+    t.add_argument("--json", action="store_true", help="print the results as JSON (keys: " + ", ".join(TOY_KEYS)
+                                                         + ")")
     t.set_defaults(func=cmd_toy)
 
     from typicality.lm.cli import add_parser as add_lm_parser
@@ -383,33 +493,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """Warnings on the command line: one line each (``typicality: warning: ...``), without the source line."""
+    print(f"typicality: warning: {_one_line(message)}", file=sys.stderr, flush=True)
+
+
+def _one_line(message: Any) -> str:
+    """A message on one line (a library's multi-line message, e.g. transformers' hub errors, joined)."""
+    return " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+def _silence_stdout() -> None:
+    """Point the standard output's file descriptor at /dev/null, so that flushing what is left at exit raises no
+    second BrokenPipeError (the recipe of Python's signal documentation)."""
     try:
-        return args.func(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a file descriptor
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = None
+    shown, warnings.showwarning = warnings.showwarning, _warning_line
+    try:
+        args = build_parser().parse_args(argv)  # inside: --help into a closed pipe, Ctrl-C while parsing
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
+        return status
     except (ValueError, TypeError, FileNotFoundError, ImportError) as e:  # ImportError: an optional extra missing
-        print(f"typicality: error: {e}", file=sys.stderr)
+        if interrupted(e):  # Ctrl-C while an extension module initialized
+            print("typicality: interrupted", file=sys.stderr)
+            return 130
+        print(f"typicality: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except ShardError as e:  # a shard of a torchrun job failed (its traceback is in the run's logs/)
-        print(f"typicality: error: {e}", file=sys.stderr)
+        print(f"typicality: error: {_one_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("typicality: interrupted; finished work is kept (rerun the same command to resume)", file=sys.stderr)
+        out = getattr(args, "out", None)
+        kept = f"; finished work is kept in {out} (rerun the same command to resume)" if out else ""
+        print(f"typicality: interrupted{kept}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head, less, ...: stop quietly, as other command-line tools do
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the interpreter flushes stdout at exit)
+        _silence_stdout()
         return 0
     except OSError as e:  # a file or directory that cannot be read or written (a directory given as a file, ...)
         where = f"{e.filename}: " if e.filename else ""
-        print(f"typicality: error: {where}{e.strerror or e}", file=sys.stderr)
+        print(f"typicality: error: {where}{_one_line(e.strerror or e)}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug: one line here, the traceback on request
         if os.environ.get("TYPICALITY_DEBUG"):
             raise
-        print(f"typicality: internal error: {type(e).__name__}: {e} (this is a bug; please report it with the "
-              "command; TYPICALITY_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(f"typicality: internal error: {type(e).__name__}: {_one_line(e)} (this is a bug; please report it with "
+              "the command; TYPICALITY_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

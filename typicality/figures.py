@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from typicality.toy import ToyRun
+from typicality.toy import ToyRun, output_name
 
 
 def _plt():
@@ -93,6 +93,11 @@ def eps_sweep(run: ToyRun, path: Path) -> Path:
 
 
 def write_all(run: ToyRun, out_dir: str | os.PathLike) -> list[Path]:
+    """The three figures, named for the run's mode (``figure1.png``; ``figure1-faithful.png`` in the faithful
+    mode, so that both modes can share a folder)."""
     d = Path(out_dir)
-    return [toy_distributions(run, d / "toy_distributions.png"), figure1(run, d / "figure1.png"),
-            eps_sweep(run, d / "eps_sweep.png")]
+    def name(stem: str) -> Path:
+        return d / output_name(bool(run.result.config["faithful"]), stem, ".png")
+
+    return [toy_distributions(run, name("toy_distributions")), figure1(run, name("figure1")),
+            eps_sweep(run, name("eps_sweep"))]

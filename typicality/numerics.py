@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -75,6 +76,18 @@ class Arithmetic:
         raise NotImplementedError
 
 
+class SingularSystemError(ValueError):
+    """I − M is singular at the working precision: the series Σ Mᵏ is at (or numerically indistinguishable from) the
+    edge of convergence, so its value cannot be computed to the accuracy promised."""
+
+
+def _singular_hint(precision: str, error: object) -> str:
+    return (f"the linear system I − M is numerically singular in {precision} ({error}): the weighted automaton is at "
+            "the edge of convergence (spectral radius ≈ 1, e.g. p(eos) far below the precision, or a temperature "
+            "that makes the normalizer diverge); more digits (dps) may resolve a p(eos) that small, otherwise the "
+            "quantity does not exist")
+
+
 class Float64(Arithmetic):
     dps = None
     eps = float(np.finfo(np.float64).eps)
@@ -110,8 +123,20 @@ class Float64(Arithmetic):
         n = rhs.shape[0]
         if scipy.sparse.issparse(M):
             A = (scipy.sparse.identity(n, format="csc") - M).tocsc()
-            return np.asarray(scipy.sparse.linalg.spsolve(A, rhs), dtype=np.float64)
-        return np.linalg.solve(np.eye(n) - M, rhs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", scipy.sparse.linalg.MatrixRankWarning)
+                try:
+                    x = np.asarray(scipy.sparse.linalg.spsolve(A, rhs), dtype=np.float64)
+                except (RuntimeError, scipy.sparse.linalg.MatrixRankWarning) as e:
+                    raise SingularSystemError(_singular_hint("float64", e)) from None
+        else:
+            try:
+                x = np.linalg.solve(np.eye(n) - M, rhs)
+            except np.linalg.LinAlgError as e:
+                raise SingularSystemError(_singular_hint("float64", e)) from None
+        if not np.isfinite(x).all():
+            raise SingularSystemError(_singular_hint("float64", "the solution overflowed"))
+        return x
 
     def perron(self, M):
         n = M.shape[0]
@@ -368,7 +393,10 @@ class MPMath(Arithmetic):
         if n == 0:
             return rhs
         A = mpmath.eye(n) - mpmath.matrix(M.tolist())
-        x = mpmath.lu_solve(A, mpmath.matrix(rhs.tolist()))
+        try:
+            x = mpmath.lu_solve(A, mpmath.matrix(rhs.tolist()))
+        except ZeroDivisionError as e:  # mpmath: "matrix is numerically singular"
+            raise SingularSystemError(_singular_hint(f"{mpmath.mp.dps} digits", e)) from None
         return np.array([x[i] for i in range(n)], dtype=object)
 
     def perron(self, M):

@@ -27,6 +27,8 @@ import json
 import math
 import os
 import time
+import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -113,8 +115,9 @@ class ToyConfig:
         _check_positive_int("corpus_size", self.corpus_size)
         _check_positive_int("bins", self.bins)
         _check_positive_int("per_bin", self.per_bin)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an int from 0 to 2**32 - 1 (it seeds numpy's legacy RandomState, as the "
+                             f"official notebook does), got {self.seed!r}")
         for name, e in [("eps", self.eps)] + [("sweep", s) for s in self.sweep]:
             if isinstance(e, bool) or not isinstance(e, int | float) or not (e > 0 and math.isfinite(e)):
                 raise ValueError(f"{name} must hold finite numbers > 0, got {e!r}")
@@ -169,24 +172,64 @@ def _checkpoint_key(config: ToyConfig) -> dict:
             "faithful": config.faithful}
 
 
+class CheckpointWarning(UserWarning):
+    """A checkpoint in the output folder could not be used (damaged, foreign, or of other settings): recomputed."""
+
+
+def output_name(faithful: bool, stem: str, suffix: str) -> str:
+    """The file name of one output in a mode's own namespace: the fast mode writes ``toy.json``, ``corpora.npz``,
+    ``figure1.png``, ...; the faithful mode ``toy-faithful.json``, ``corpora-faithful.npz``, ``figure1-faithful.png``,
+    ... so that both modes can share one folder."""
+    return f"{stem}{'-faithful' if faithful else ''}{suffix}"
+
+
+def _read_checkpoint(path: Path, config: ToyConfig) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(done, a, b, s) from a checkpoint of exactly these settings; None, with a CheckpointWarning saying why,
+    for a damaged, foreign or mismatched file (never silently ignored)."""
+    n = config.corpora
+
+    def unusable(why: str) -> None:
+        warnings.warn(CheckpointWarning(f"checkpoint {path} {why}; recomputing it (the file is replaced)"),
+                      stacklevel=3)
+
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            missing = {"a", "b", "s", "done", "key"} - set(saved.files)
+            if missing:
+                return unusable(f"is not a toy checkpoint (it lacks {sorted(missing)})")
+            key = json.loads(str(saved["key"]))
+            done = saved["done"]
+            arrays = [np.asarray(saved[k]) for k in ("a", "b", "s")]
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as e:  # truncated, not npz, ...
+        return unusable(f"cannot be read ({type(e).__name__}: {e})")
+    if key != _checkpoint_key(config):
+        return unusable(f"holds a run with other settings ({key}, not {_checkpoint_key(config)})")
+    if done.shape != () or done.dtype.kind not in "iu" or not 0 <= int(done) <= n \
+            or any(x.shape != (n,) or x.dtype != np.float64 or not np.isfinite(x[:int(done)]).all() for x in arrays):
+        return unusable("is damaged (its counts or arrays do not match its settings)")
+    return int(done), *arrays
+
+
 def collect_statistics(toy: ToyObjects, config: ToyConfig, *, out_dir: str | os.PathLike | None = None,
                        progress: Progress | None = None, chunk: int = 50) -> CorpusStatistics:
-    """Per-corpus statistics for every corpus, resuming from ``out_dir/corpora.npz`` when a run with the same
-    settings was interrupted there (the checkpoint is rewritten atomically after every ``chunk`` corpora)."""
+    """Per-corpus statistics for every corpus, resuming from ``out_dir/corpora.npz`` (``corpora-faithful.npz`` in
+    the faithful mode) when a run with the same settings was interrupted there (the checkpoint is rewritten
+    atomically after every ``chunk`` corpora; one that cannot be used is reported with a CheckpointWarning and
+    recomputed)."""
     n = config.corpora
     a, b, s = np.empty(n), np.empty(n), np.empty(n)
     done = 0
-    path = Path(out_dir) / "corpora.npz" if out_dir is not None else None
+    path = Path(out_dir) / output_name(config.faithful, "corpora", ".npz") if out_dir is not None else None
     if path is not None and path.exists():
-        with np.load(path) as saved:
-            if json.loads(str(saved["key"])) == _checkpoint_key(config):
-                done = int(saved["done"])
-                a[:done], b[:done], s[:done] = saved["a"][:done], saved["b"][:done], saved["s"][:done]
+        saved = _read_checkpoint(path, config)
+        if saved is not None:
+            done = saved[0]
+            a[:done], b[:done], s[:done] = (x[:done] for x in saved[1:])
 
     def save(count: int) -> None:
         if path is None:
             return
-        tmp = path.with_name(f".corpora.{os.getpid()}.npz")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
         np.savez(tmp, a=a, b=b, s=s, done=count, key=json.dumps(_checkpoint_key(config)))
         os.replace(tmp, path)
 
@@ -256,10 +299,31 @@ class ToyRun:
     bootstrapped_atypical: CorpusStatistics
 
 
+#: every file a run writes into its output folder, before the mode's suffix (see :func:`output_name`)
+OUTPUT_FILES = (("toy", ".json"), ("corpora", ".npz"), ("toy_distributions", ".png"), ("figure1", ".png"),
+                ("eps_sweep", ".png"))
+
+
+def check_output_dir(out_dir: str | os.PathLike, config: ToyConfig, name: str = "out_dir") -> None:
+    """ValueError before any work when ``out_dir`` is not a directory or one of the files a run writes there is in
+    the way (a directory of that name)."""
+    d = Path(out_dir)
+    if not d.is_dir():
+        raise ValueError(f"{name} {str(d)!r} is not a directory")
+    for stem, suffix in OUTPUT_FILES:
+        target = d / output_name(config.faithful, stem, suffix)
+        if target.is_dir():
+            raise ValueError(f"{name} {str(d)!r}: {target.name} is a directory, so the result cannot be written "
+                             "there; remove or rename it")
+
+
 def run_toy(config: ToyConfig = ToyConfig(), *, out_dir: str | os.PathLike | None = None,
             progress: Progress | None = None) -> ToyRun:
-    """Run the toy experiment (faithful or fast) and its audit; ``out_dir`` gets toy.json and a checkpoint."""
+    """Run the toy experiment (faithful or fast) and its audit; ``out_dir`` gets toy.json and a checkpoint
+    (toy-faithful.json and its own checkpoint in the faithful mode: see :func:`output_name`)."""
     t0 = time.perf_counter()
+    if out_dir is not None:
+        check_output_dir(out_dir, config)
     toy = toy_objects(config.seed)
     corpus = collect_statistics(toy, config, out_dir=out_dir, progress=progress)
     h = toy.entropy_aligned
@@ -316,5 +380,6 @@ def run_toy(config: ToyConfig = ToyConfig(), *, out_dir: str | os.PathLike | Non
         seconds=time.perf_counter() - t0,
     )
     if out_dir is not None:
-        jsonio.write_atomic(Path(out_dir) / "toy.json", jsonio.dumps(result.to_json_dict()) + "\n")
+        path = Path(out_dir) / output_name(config.faithful, "toy", ".json")
+        jsonio.write_atomic(path, jsonio.dumps(result.to_json_dict()) + "\n")
     return ToyRun(result, toy, corpus, typical, boot_typ, boot_atyp)

@@ -1,4 +1,5 @@
-"""Reproduce the toy experiment of §6.1 from config.json: results/toy.json and the figures, resumable.
+"""Reproduce the toy experiment of §6.1 from config.json: results/toy-faithful.json (toy.json for a config with
+"faithful": false) and the figures, resumable.
 
 Run: python experiments/toy/run.py [--config experiments/toy/config.json] [--out experiments/toy/results]
 (the same as `typicality toy --faithful --out DIR`, with the settings in a file).

@@ -17,12 +17,14 @@ function                       statement                                        
 from typicality.bounds.aep import (
     BoundUnavailableError,
     ChernoffBound,
+    MonteCarloTooLargeError,
     TailProbability,
     chebyshev_bound,
     chebyshev_bound_from,
     chernoff_bound,
     chernoff_exponents,
     empirical_tail,
+    monte_carlo_symbols,
     tail_probability,
 )
 from typicality.bounds.renyi import Lemma1Order, eos_bounded_threshold, lemma1_order, tail_rate_threshold
@@ -32,6 +34,7 @@ __all__ = [
     "BoundUnavailableError",
     "ChernoffBound",
     "Lemma1Order",
+    "MonteCarloTooLargeError",
     "TailProbability",
     "TradeOff",
     "chebyshev_bound",
@@ -41,6 +44,7 @@ __all__ = [
     "empirical_tail",
     "eos_bounded_threshold",
     "lemma1_order",
+    "monte_carlo_symbols",
     "tail_probability",
     "tail_rate_threshold",
     "tilt",

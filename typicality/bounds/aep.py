@@ -238,19 +238,65 @@ def _compositions(n: int, k: int):
         yield counts
 
 
-def empirical_tail(model: Any, n: int, eps: float, rng: np.random.Generator, corpora: int) -> float:
-    """Fraction of ``corpora`` simulated corpora of N strings whose mean surprisal is ≥ ε away from H."""
+#: strings longer than this on average make sampling infeasible (each symbol is one vectorized draw per string)
+MAX_MEAN_SAMPLED_LENGTH = 100_000
+
+
+class MonteCarloTooLargeError(ValueError):
+    """The Monte Carlo estimate would draw more symbols than allowed (``max_symbols``)."""
+
+
+def monte_carlo_symbols(model: Any, n: int, corpora: int) -> float | None:
+    """Expected number of symbol draws (eos included) of :func:`empirical_tail`: corpora × N × (E|Y| + 1); None
+    when the model has no exact expected length."""
+    try:
+        length = float(M.expected_length(model))
+    except (TypeError, M.UndefinedMeasureError, NotImplementedError):
+        return None
+    return float(corpora) * float(n) * (length + 1.0)
+
+
+def empirical_tail(model: Any, n: int, eps: float, rng: np.random.Generator, corpora: int, *,
+                   max_symbols: float | None = None, progress: Any = None) -> float:
+    """Fraction of ``corpora`` simulated corpora of N strings whose mean surprisal is ≥ ε away from H.
+
+    Before drawing anything, the expected work (:func:`monte_carlo_symbols`) is checked: strings longer than
+    ``MAX_MEAN_SAMPLED_LENGTH`` symbols on average are refused (ValueError), and so is more work than
+    ``max_symbols`` (MonteCarloTooLargeError). ``progress(done, total)`` is called after each batch of corpora.
+    """
     n, eps = check_n_eps(n, eps)
     if isinstance(corpora, bool) or not isinstance(corpora, int | np.integer) or corpora < 1:
         raise ValueError(f"corpora must be an int >= 1, got {corpora!r}")
     h = _entropy_or_fail(model)
+    symbols = monte_carlo_symbols(model, n, int(corpora))
+    if symbols is not None:
+        mean_length = symbols / (float(corpora) * n) - 1
+        if mean_length > MAX_MEAN_SAMPLED_LENGTH:
+            raise ValueError(f"the model's strings have {mean_length:.3g} symbols on average (E|Y|), so sampling "
+                             f"them is infeasible (at most {MAX_MEAN_SAMPLED_LENGTH:,} on average); the exact "
+                             "bounds need no sampling (skip the Monte Carlo estimate: corpora = 0)")
+        if max_symbols is not None and symbols > max_symbols:
+            raise MonteCarloTooLargeError(
+                f"the Monte Carlo estimate would draw about {symbols:.3g} symbols ({int(corpora)} corpora × N = {n} "
+                f"strings × {mean_length + 1:.3g} symbols per string, eos included), more than the limit "
+                f"{max_symbols:.3g}; use fewer corpora or a smaller N, or skip the estimate")
     from typicality.measures.monte_carlo import sample_log_probs
 
+    batch = 2_000_000  # strings held in memory at once
     hits = 0
-    chunk = max(1, 2_000_000 // n)
+    chunk = max(1, batch // n)
     for lo in range(0, int(corpora), chunk):
         m = min(chunk, int(corpora) - lo)
-        logp, _ = sample_log_probs(model, rng, m * n)
-        means = -logp.reshape(m, n).mean(axis=1)
+        if m * n <= batch:
+            logp, _ = sample_log_probs(model, rng, m * n)
+            means = -logp.reshape(m, n).mean(axis=1)
+        else:  # one corpus larger than a batch: its surprisal summed batch by batch
+            total = 0.0
+            for start in range(0, n, batch):
+                logp, _ = sample_log_probs(model, rng, min(batch, n - start))
+                total -= float(logp.sum())
+            means = np.array([total / n])
         hits += int(np.count_nonzero(np.abs(means - h) >= eps))
+        if progress is not None:
+            progress(lo + m, int(corpora))
     return hits / int(corpora)

@@ -8,6 +8,15 @@ from typing import Any
 
 from typicality import jsonio
 
+#: the top-level keys of results.json (``lm run --json``); optional ones: bootstrap, dpo (a secret reward)
+RESULTS_KEYS = ("format", "options", "schemes", "n_strings", "n_capped", "string_spearman", "string_pearson",
+                "corpus_spearman", "corpus_pearson", "n_string_points", "n_string_points_excluded", "n_corpus_points",
+                "n_corpus_points_excluded", "local", "bootstrap", "undefined", "simpson", "dpo", "procedure",
+                "ablations", "config", "models", "n_prompts", "samples_per_prompt", "versions", "device", "backend",
+                "prompts_source")
+#: the top-level keys of theory.json (``lm theory --json``)
+THEORY_KEYS = ("format", "model", "confidence", "settings", "vocab_size", "eos_token_ids", "device", "prompts",
+               "seconds", "sampling_seconds")
 
 def _progress_factory() -> Any:
     from typicality.cli import ProgressBar
@@ -210,7 +219,8 @@ def add_parser(sub: Any) -> None:
                    help="override a config key, e.g. --set sampling.max_new_tokens=64 (repeatable)")
     r.add_argument("--force", action="store_true", help="use DIR even if it holds another config's results "
                                                          "(they are deleted)")
-    r.add_argument("--json", action="store_true", help="print results.json to stdout")
+    r.add_argument("--json", action="store_true", help="print results.json to stdout (keys: " + ", ".join(RESULTS_KEYS)
+                                                         + "; the README's Outputs says what each holds)")
     r.set_defaults(func=cmd_run)
     p = lsub.add_parser("presets", help="list the shipped presets", description="List the presets shipped with "
                         "typicality, or print one with --show NAME (copy it to a file to edit it).")
@@ -242,5 +252,6 @@ def add_parser(sub: Any) -> None:
     t.add_argument("--device", help="cpu | cuda | cuda:N | mps | auto (default cpu)")
     t.add_argument("--out", metavar="DIR", help="write theory.json, report.md and figures there (resumable)")
     t.add_argument("--force", action="store_true", help="reuse DIR although it holds another run's results")
-    t.add_argument("--json", action="store_true", help="print the results as JSON (∞ written as \"inf\")")
+    t.add_argument("--json", action="store_true", help="print the results as JSON, as in theory.json (keys: "
+                                                         + ", ".join(THEORY_KEYS) + "; ∞ written as \"inf\")")
     t.set_defaults(func=cmd_theory)

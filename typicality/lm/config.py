@@ -77,7 +77,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "template": ("str", "{prompt}"),
         "limit": ("pos_int?", None),
         "max_chars": ("pos_int?", None),
-        "shuffle_seed": ("int?", None),
+        "shuffle_seed": ("seed32?", None),
     },
     "sampling": {
         "samples_per_prompt": ("pos_int", 2),
@@ -148,6 +148,10 @@ def _check(where: str, kind: str, value: Any) -> Any:
     if base == "nonneg_int":
         if not is_int or value < 0:
             raise _type_error(where, "an integer >= 0", value)
+        return value
+    if base == "seed32":  # seeds a legacy numpy RandomState, which takes 0 ≤ seed < 2**32
+        if not is_int or not 0 <= value < 2**32:
+            raise _type_error(where, "an integer from 0 to 2**32 - 1", value)
         return value
     if base == "pos_float":
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:

@@ -36,6 +36,7 @@ import numbers
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -254,6 +255,9 @@ def _locate(spec: str, *, revision: str | None, allow_gguf: bool = True) -> _Sou
         if _hub_offline():
             raise ValueError(f"spec {spec!r} is neither a folder nor a cached hub id (HF_HUB_OFFLINE is set, so "
                              f"nothing is downloaded; revision {revision!r}): {error}") from error
+        warnings.warn(f"{spec!r} is not a local folder, a .gguf file or a cached hub id: downloading it from the "
+                      "Hugging Face hub (a model folder needs a path such as ./name; HF_HUB_OFFLINE=1 refuses "
+                      "instead of downloading)", stacklevel=3)
         return _Source("hub", spec)
     return _Source("folder", folder)
 

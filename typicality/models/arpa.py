@@ -71,6 +71,7 @@ import gzip
 import math
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -418,6 +419,10 @@ class BackoffLM(SymbolTable):
             raise FileNotFoundError(f"model file not found: {p}") from None
         except UnicodeDecodeError as e:
             raise ArpaFormatError(f"{p}: not UTF-8 text ({e})") from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a truncated or damaged .gz file
+            raise ArpaFormatError(f"{p}: damaged gzip file ({e})") from None
+        except IsADirectoryError:
+            raise ArpaFormatError(f"{p}: is a directory, not a model file") from None
 
     load = from_arpa
 

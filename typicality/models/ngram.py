@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from typicality.jsonio import read_text
 from typicality.models.base import check_symbol_names
 from typicality.models.finite_state import ROW_SUM_TOLERANCE, FiniteStateLM
 from typicality.numerics import as_fraction
@@ -236,10 +237,9 @@ class NGramLM(FiniteStateLM):
     def load(cls, path: str | os.PathLike) -> NGramLM:
         """Read a ``typicality.ngram/1`` file."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FileNotFoundError(f"model file not found: {p}") from None
+        if not p.exists():
+            raise FileNotFoundError(f"model file not found: {p}")
+        text = read_text(p, "model file")
         try:
             return cls.from_json(text)
         except ValueError as e:
