@@ -1,6 +1,6 @@
 """C8: for i.i.d. corpora the corpus-level correlation equals the p_+-weighted string-level correlation.
 
-math.md C8 (with B.3, Prop. 1 and its gloss; Eq. 1). The paper's gloss that Prop. 1 implies a corpus-level
+docs/theory.md#c8 (with #b3, Prop. 1 and its gloss; Eq. 1). The paper's gloss that Prop. 1 implies a corpus-level
 anti-correlation ("trade-off") does not follow. Statements checked: for a corpus of N i.i.d. pairs (a_i, b_i) ~ p_+
 (a = log p_prior(y), b = r(y)/beta) with Var(a) = s_a^2, Var(b) = s_b^2, Cov(a, b) = c,
 

@@ -1,6 +1,6 @@
 """Corollary 3: the Rényi gap Delta_alpha = H_alpha - H is non-negative for alpha in (0, 1).
 
-math.md B.8, Corollary 3 with Def. 4 / Eq. 31, and C4. Statement checked, with the hypothesis C4 adds: for any p
+docs/theory.md#b8, Corollary 3 with Def. 4 / Eq. 31, and #c4. Statement checked, with the hypothesis #c4 adds: for any p
 with H(p) < infinity (otherwise Delta_alpha = infinity - infinity is undefined; eos-boundedness, which the paper
 inherits from Prop. 4, is not needed) and alpha in (0, 1), Delta_alpha(p) >= 0, with equality for a uniform p.
 

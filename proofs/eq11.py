@@ -1,6 +1,6 @@
 """Eq. 11: the Chebyshev bound on the probability that a corpus is not (N, epsilon)-typical.
 
-math.md B.3, Eqs. 10-11, and B.6, Eq. 20. With I(y) = -log p(y, A=+), y^(1..N) i.i.d. ~ p_+, E[I] = H(Y, A=+)
+docs/theory.md#b3, Eqs. 10-11, and #b6, Eq. 20. With I(y) = -log p(y, A=+), y^(1..N) i.i.d. ~ p_+, E[I] = H(Y, A=+)
 and sigma^2 = Var[I] < infinity, for all epsilon > 0 and N >= 1:
 
     P(Y_N not in T_epsilon^(N)) = P(|(1/N) sum_n I(y^(n)) - E[I]| >= epsilon)

@@ -1,6 +1,6 @@
 """Eqs. 13 / 41: pushing a global sampling adaptor onto the prior is exact only at tau = 1 (corrected form).
 
-math.md B.4 (Eq. 13), B.9 (Eqs. 39, 41a-c, Example 4) and C6. Token-level Bayes, with the prefix acceptance
+docs/theory.md#b4 (Eq. 13), #b9 (Eqs. 39, 41a-c, Example 4) and #c6. Token-level Bayes, with the prefix acceptance
 a_t = p(A=+ | y_<=t) (a_0 = p(A=+), a_{T+1} = p(A=+ | y) once eos is read):
 
     p(v | y_<t, A=+) = p_prior(v | y_<t) a_t / a_{t-1},

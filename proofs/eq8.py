@@ -1,6 +1,6 @@
 """Eq. 8: a globally normalized sampling adaptor is proportional to, and order-preserving in, its transform score.
 
-math.md B.2, Eqs. 6-8, and C7. The globally normalized adaptor is
+docs/theory.md#b2, Eqs. 6-8, and #c7. The globally normalized adaptor is
 
     pi_T(y) = pi~_T(y) / Z_T,    pi~_T(y) = prod_{t=1}^{|y|+1} T(p(. | y_<t))(y_t),    Z_T = sum_y pi~_T(y).
 

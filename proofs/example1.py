@@ -1,8 +1,9 @@
 """Example 1 (App. A): local normalization of top-2 reverses the order of two strings' probabilities.
 
-math.md B.5, Eqs. 14-19. Over (a, b, eos): p(. | eps) = (0.5, 0.45, 0.05), p(. | a) = (0.5, 0.05, 0.45),
+docs/theory.md#b5, Eqs. 14-19. Over (a, b, eos): p(. | eps) = (0.5, 0.45, 0.05), p(. | a) = (0.5, 0.05, 0.45),
 p(. | b) = (0.3, 0.32, 0.38), and top-k with k = 2. (The paper's numbers did not survive; this instance is
-math.md's.) Every token the two strings use is in its top-2 set, so the transform score equals p:
+the one of docs/theory.md#example1.) Every token the two strings use is in its top-2 set, so the transform score
+equals p:
 
     score(a) = p(a | eps) p(eos | a) = 0.225  >  score(b) = p(b | eps) p(eos | b) = 0.171,
 

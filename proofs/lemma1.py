@@ -1,6 +1,6 @@
 """Lemma 1: the Rényi gap Delta_alpha = H_alpha - H can be made smaller than any epsilon > 0 with alpha < 1.
 
-math.md B.8, Lemma 1 (with Def. 2, Def. 4 / Eq. 31) and C4. Statement checked, in the form C4 requires:
+docs/theory.md#b8, Lemma 1 (with Def. 2, Def. 4 / Eq. 31) and #c4. Statement checked, in the form #c4 requires:
 if H_alpha'(p) < infinity for some alpha' < 1 (which the corrected Prop. 3 gives for eos-bounded p, see
 prop3_corrected.py), then lim_{alpha -> 1^-} H_alpha(p) = H(p), so Delta_alpha -> 0 and some alpha < 1 has
 Delta_alpha < epsilon. The paper's hypotheses (non-trivial, eos-bounded) are stated via Prop. 3 in its false form;

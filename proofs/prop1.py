@@ -1,6 +1,6 @@
 """Proposition 1 (probability-quality trade-off): the Prop. 1 event is the typical-set event of Eq. 10.
 
-math.md B.3, Prop. 1 with Eqs. 1, 4, 9, 10 and 12; B.6, Eqs. 21-22. With the tilted prior (Eq. 1)
+docs/theory.md#b3, Prop. 1 with Eqs. 1, 4, 9, 10 and 12; #b6, Eqs. 21-22. With the tilted prior (Eq. 1)
 
     p_+(y) = p_prior(y) exp(r(y)/beta) / Z,    Z = sum_y p_prior(y) exp(r(y)/beta),
 

@@ -1,10 +1,10 @@
 """Proposition 2: Baer's language model is tight and has infinite entropy.
 
-math.md B.7 (Example 2, Eqs. 23-25) and C11. Over Sigma = {a}, for n >= 0, with f(x) = 1/log2(x) = ln 2/ln x,
+docs/theory.md#b7 (Example 2, Eqs. 23-25) and #c11. Over Sigma = {a}, for n >= 0, with f(x) = 1/log2(x) = ln 2/ln x,
 
     p(a^n) = f(n+2) - f(n+3) = 1/log2(n+2) - 1/log2(n+3).                                           (23)
 
-Statement checked (as in math.md; the paper's indexing is uncertain):
+Statement checked (as in docs/theory.md#prop2; the paper's indexing is uncertain):
 * tight: S(N) = sum_{n=0}^{N-1} p(a^n) = 1 - f(N+2) (induction: S(0) = 0, S(N+1) - S(N) = p(a^N)) -> 1, and
   every term is > 0 because f'(x) = -ln 2/(x ln^2 x) < 0 for x > 1;
 * infinite entropy: f''(x) = ln 2 (ln x + 2)/(x^2 ln^3 x) > 0 for x > 1, so -f' is decreasing and

@@ -1,6 +1,6 @@
 """Proposition 3 as the paper states it is false for small alpha: a counterexample.
 
-math.md B.8 (Prop. 3, Def. 2-3, Eq. 27) and C1. The paper's Prop. 3 (best reconstruction): an eos-bounded LM has
+docs/theory.md#b8 (Prop. 3, Def. 2-3, Eq. 27) and #c1. The paper's Prop. 3 (best reconstruction): an eos-bounded LM has
 H_alpha(p) = log(sum_y p(y)^alpha)/(1 - alpha) < infinity for alpha in a range containing (0, 1). That is false;
 the corrected statement (finite only for alpha > alpha_0) is proved in prop3_corrected.py.
 
@@ -60,7 +60,7 @@ def check() -> list[Step]:
     ))
     finite = sp.Sum(power_term.subs(alpha, sp.Rational(3, 5)), (n, 0, sp.oo)).doit()
     steps.append(Step(
-        "alpha = 3/5: finite, ratio 2^(-1/5) = 0.871 (math.md D.5)",
+        "alpha = 3/5: finite, ratio 2^(-1/5) = 0.871 (docs/theory.md#d5)",
         bool(finite.is_finite)
         and abs(sp.N(2 ** sp.Rational(-1, 5), 20) - sp.Rational(871, 1000)) < sp.Rational(1, 1000),
     ))

@@ -1,6 +1,6 @@
 """Proposition 3, corrected: an eos-bounded LM has finite Rényi entropy exactly above a threshold alpha_0.
 
-math.md C1 (corrected Prop. 3) and C2 (geometric length tails), with B.8 (Def. 2-3, Eq. 28). The paper claims
+docs/theory.md#c1 (corrected Prop. 3) and #c2 (geometric length tails), with #b8 (Def. 2-3, Eq. 28). The paper claims
 finiteness for all small alpha, which is false (prop3.py); the corrected statement checked here is:
 
     if p(eos | y) >= xi > 0 for every prefix over a finite Sigma, then sum_y p(y)^alpha < infinity for every

@@ -1,14 +1,14 @@
 """Proposition 4: the Rényi entropy H_alpha(p) is non-increasing in alpha.
 
-math.md B.8, Prop. 4 and Eq. 29 (Def. 2). With H_alpha(p) = log(sum_y p(y)^alpha)/(1 - alpha) and the escort
+docs/theory.md#b8, Prop. 4 and Eq. 29 (Def. 2). With H_alpha(p) = log(sum_y p(y)^alpha)/(1 - alpha) and the escort
 distribution z_alpha(y) = p(y)^alpha / sum_y' p(y')^alpha,
 
     d/d alpha H_alpha(p) = [log sum p^alpha + (1 - alpha) sum_y z_alpha(y) log p(y)] / (1 - alpha)^2       (29a-e)
                          = sum_y z_alpha(y) log(p(y)/z_alpha(y)) / (1 - alpha)^2
                          = -KL(z_alpha || p) / (1 - alpha)^2 <= 0.                                        (29f-g)
 
-Statement checked (as in the paper, for a finite support; math.md notes that only the general, not the
-eos-bounded, form is needed): the derivative identity on a 3-point support with symbolic positive probabilities
+Statement checked (as in the paper, for a finite support: only the general form is needed, not the eos-bounded one;
+docs/theory.md#prop4): the derivative identity on a 3-point support with symbolic positive probabilities
 (the algebra does not use sum p = 1 except in the KL >= 0 step), each rearrangement of Eq. 29 separately, Gibbs'
 inequality KL >= 0 through log x <= x - 1, and strict decrease on a concrete non-uniform distribution.
 """

@@ -1,6 +1,6 @@
 """Proposition 5: an eos-bounded LM has finite varentropy (corrected short proof).
 
-math.md B.8, Prop. 5 and the "correct short proof" there (the paper's own steps (30a-j) are lost). Statement
+docs/theory.md#b8, Prop. 5 and the "correct short proof" there (the paper's own steps (30a-j) are lost). Statement
 checked: for gamma in (0, 1) and u in (0, 1],
 
     u log^2(1/u) <= 4 / (e^2 (1 - gamma)^2) * u^gamma,

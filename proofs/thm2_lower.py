@@ -1,6 +1,6 @@
 """Theorem 2, lower tail, corrected: P(S <= N(H - eps)) <= exp(-N (alpha' - 1)(eps - (H - H_alpha'))), alpha' > 1.
 
-math.md C3 (with B.8, Theorem 2, Eqs. 36-38). The paper obtains the lower tail "by symmetry" from the upper one;
+docs/theory.md#c3 (with #b8, Theorem 2, Eqs. 36-38). The paper obtains the lower tail "by symmetry" from the upper one;
 that is wrong, because the Chernoff bound for the lower tail uses e^(-lambda S) and brings in Rényi entropies of
 order alpha' = 1 + lambda > 1, not the gap Delta_alpha of alpha < 1. Statement checked (the corrected form): with
 S = sum_{n<=N} -log p(y^(n)), lambda > 0, alpha' = 1 + lambda,

@@ -1,6 +1,6 @@
 """Theorem 2, upper tail: the Chernoff bound P(S >= N(H + epsilon)) <= exp(-N (1 - alpha)(epsilon - Delta_alpha)).
 
-math.md B.8, Theorem 2 with Eqs. 32-35 (Def. 2, Def. 4). With S = sum_{n<=N} -log p(y^(n)), y^(n) i.i.d. ~ p,
+docs/theory.md#b8, Theorem 2 with Eqs. 32-35 (Def. 2, Def. 4). With S = sum_{n<=N} -log p(y^(n)), y^(n) i.i.d. ~ p,
 lambda = 1 - alpha in (0, 1), H_alpha = log(sum_y p^alpha)/(1 - alpha) and Delta_alpha = H_alpha - H:
 
     P(S >= N(H + eps)) <= e^(-lambda N (H + eps)) E[e^(lambda S)]                    (Markov on e^(lambda S))

@@ -4,7 +4,7 @@ Nothing here uses the library: the context-successor rule, reachability, enumera
 re-implemented from the definitions, so agreement with :mod:`typicality.measures` is evidence, not an echo.
 
 * :func:`enumeration_bounds`: brute-force enumeration of all strings up to a depth in exact rationals (logs at
-  mpmath precision), with the tail bounded rigorously for eos-bounded models (math.md B.8: with ξ the eos bound
+  mpmath precision), with the tail bounded rigorously for eos-bounded models (docs/theory.md#b8: with ξ the eos bound
   and ℓ_max = −log of the smallest positive probability, the remaining steps K from any prefix satisfy
   P(K > k) ≤ (1−ξ)^k, so E K ≤ 1/ξ, E K² ≤ (2−ξ)/ξ², and the remaining surprisal R ≤ ℓ_max K).
 * :func:`series`: the measures as explicit power series Σₙ f₀ Tⁿ (forward iteration of the prefix mass over
@@ -112,7 +112,7 @@ def enumeration_bounds(order: int, contexts: dict, alphabet_size: int, depth: in
             if am >= 1:
                 hi = lo + r ** am
             else:
-                # Hölder per length (math.md C1): Σ_{|z|=n} p(z|u)^α ≤ |Σ|^{n(1−α)} (1−ξ)^{nα}
+                # Hölder per length (docs/theory.md#c1): Σ_{|z|=n} p(z|u)^α ≤ |Σ|^{n(1−α)} (1−ξ)^{nα}
                 ratio = mpmath.mpf(alphabet_size) ** (1 - am) * (1 - xi_m) ** am
                 assert ratio < 1, "no rigorous tail bound at this α"
                 hi = lo + mpmath.fsum(mpmath.exp(am * mpmath.log(mp(q))) for _, q in tail) / (1 - ratio)
@@ -314,8 +314,8 @@ def linear_reference(order: int, contexts: dict, alphas=(), dps: int = 100) -> d
 
     Written independently of the library: T is formed as given (I − T at ``dps`` digits, so pick dps above the
     decimal exponent of the smallest probability plus the digits wanted: then 1 − (1 − 10⁻⁴⁰⁰) is resolved by
-    precision, not by structure); the varentropy comes from the second moment E[I²] (math.md G) minus H², not from
-    the library's total-variance recursion; divergence of Σ p^α from the spectral radius of each strongly connected
+    precision, not by structure); the varentropy comes from the second moment E[I²] (docs/theory.md#g) minus H², not
+    from the library's total-variance recursion; divergence of Σ p^α from the spectral radius of each strongly connected
     component (the Perron root of a single state is its loop weight; larger components by mpmath.eig), reported as
     ``mpmath.inf``, or ``None`` when the radius is within 10⁻³⁰ of 1 (the reference cannot tell). Rows need not sum
     to 1: the numbers are taken as given. Keys: mass, entropy, varentropy, expected_length, tail_rate_bound (None),

@@ -122,7 +122,7 @@ def test_batch_axes_and_threaded_path_agree_with_rows():
 
 
 def test_example1_reversal_numbers():
-    """math.md B.5: top-2 keeps everything Example 1 uses, and local normalization reverses the order."""
+    """docs/theory.md#b5: top-2 keeps everything Example 1 uses, and local normalization reverses the order."""
     top2 = TopK(2)
     first = top2.local(np.array([0.5, 0.45, 0.05]))
     after_a = top2.local(np.array([0.5, 0.05, 0.45]))

@@ -1,4 +1,4 @@
-"""Baer's infinite-entropy model (App. C, math.md B.7): closed forms at mpmath precision, rigorous checks."""
+"""Baer's infinite-entropy model (App. C, docs/theory.md#b7): closed forms at mpmath precision, rigorous checks."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_entropy_lower_bound_g_and_divergence():
     logp = np.log(np.log(2)) + np.log(np.log1p(1 / x)) - np.log(np.log(x)) - np.log(np.log1p(x))
     logg = np.log(np.log(2)) - np.log(n + 3.0) - 2 * np.log(np.log(n + 3.0))
     assert np.all(logg <= logp)
-    # the numbers of math.md B.7's independent re-run
+    # the numbers of docs/theory.md#b7's independent re-run
     for N, value in ((10**3, 2.63), (10**4, 2.95), (10**5, 3.18), (10**6, 3.36), (2 * 10**6, 3.40)):
         assert BaerLM.partial_entropy(N) == pytest.approx(value, abs=0.005)
     # −g log g summed from 1 to N exceeds ln 2 ∫ dx/((x+3) ln(x+3)) = ln 2 (ln ln(N+3) − ln ln 4) (B.7)

@@ -72,7 +72,7 @@ def test_chernoff_beats_chebyshev_for_large_n(name):
 
 
 def test_chernoff_exponent_is_quadratic_for_small_eps():
-    """c(ε) ~ ε²/(2σ²) as ε → 0 (math.md C3): both tail exponents, at ε = 0.02, within 10 %."""
+    """c(ε) ~ ε²/(2σ²) as ε → 0 (docs/theory.md#c3): both tail exponents, at ε = 0.02, within 10 %."""
     m = examples.example1_bigram()
     sigma2 = float(M.varentropy(m))
     (_, c_up), (_, c_lo), _ = B.chernoff_exponents(m, 0.02)
@@ -125,7 +125,7 @@ def test_tradeoff_constant_and_identity_on_the_toy():
     h = -float(np.sum(toy.aligned * np.log(toy.aligned)))
     assert t.log_normalizer == pytest.approx(0.0, abs=1e-12)  # Z = 1: r = log(p₊/prior)
     assert t.constant == pytest.approx(-h, abs=1e-12)
-    assert t.chebyshev == pytest.approx(1.424 / (1e5 * 1e-6), rel=1e-3)  # 14.2: vacuous (math.md C8)
+    assert t.chebyshev == pytest.approx(1.424 / (1e5 * 1e-6), rel=1e-3)  # 14.2: vacuous (docs/theory.md#c8)
     assert t.reward_bound == pytest.approx(50.572, abs=1e-3)
     aligned = NGramLM(1, "</s>", {"": {"a": "0.5", "</s>": "0.5"}})
     assert B.tradeoff_from_aligned(aligned, 10, 0.5).constant == pytest.approx(-2 * math.log(2))

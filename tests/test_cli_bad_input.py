@@ -7,6 +7,8 @@ case that hangs fails the test instead of hanging the suite.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -14,6 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from typicality.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_MODEL = {"format": "typicality.ngram/1", "order": 1, "eos": "</s>", "contexts": {"": {"a": "0.5", "</s>": "0.5"}}}
@@ -74,6 +80,8 @@ CASES = [
     # bounds
     (["bounds", "builtin:c1", "--n", "10", "--eps", "1e-300"], ["eps", "1e-300", "too small"]),
     (["bounds", "builtin:c1", "--n", "10", "--eps", "nan"], ["--eps", "nan"]),
+    (["bounds", "builtin:c1", "--n", "10", "--eps", "1e300"], ["eps", "1e+300", "too large"]),
+    (["bounds", "builtin:c1", "--n", "9" * 99, "--eps", "1e140"], ["eps", "too large"]),
     (["bounds", "builtin:c1", "--n", "10", "--eps", "-1"], ["--eps", "-1"]),
     (["bounds", "builtin:c1", "--n", "0", "--eps", "0.1"], ["--n", "at least 1"]),
     (["bounds", "builtin:c1", "--n", "1e8", "--eps", "0.1"], ["--n", "'1e8'"]),
@@ -159,3 +167,44 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_is_on_request(monkeyp
     monkeypatch.setenv("TYPICALITY_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         cli.main(["measures", "builtin:c1"])
+
+
+numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-10**120, max_value=10**120).map(str),
+    st.builds(lambda m, e: f"{m}e{e}", st.integers(-9, 9), st.integers(-10**9, 10**9)),
+    st.text(alphabet="0123456789.eE+-_ xn", max_size=12),
+)
+OPTIONS = [
+    ("bounds", ["builtin:c1", "--corpora", "0"], {"--n": "10", "--eps": "0.5"}),
+    ("bounds", ["builtin:example1", "--corpora", "0"], {"--n": "10", "--eps": "0.5"}),
+    ("bounds", ["builtin:c1", "--n", "10", "--eps", "0.5", "--corpora", "3"], {"--seed": "0", "--max-symbols": "1e6"}),
+    ("measures", ["builtin:example1"], {"--alpha": "2"}),
+    ("measures", ["builtin:c1"], {"--dps": "15"}),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(which=st.integers(0, len(OPTIONS) - 1), pick=st.integers(0, 1), value=numbers)
+def test_any_number_for_any_numeric_option_is_a_result_or_one_clean_line(which, pick, value):
+    """The class behind `--eps 1e-300`, `--alpha 1e400`, `--seed -1`, `--dps 100000`: whatever a numeric option gets,
+    the command answers (0) or refuses in one line naming the option (2), quickly, never a traceback."""
+    command, fixed, options = OPTIONS[which]
+    name = list(options)[min(pick, len(options) - 1)]
+    args = [command, *fixed]
+    for option, default in options.items():
+        args += [option, value if option == name else default]
+    err = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as e:  # argparse's refusal of a value
+            code = e.code
+    text = err.getvalue()
+    assert code in (0, 2), (args, code, text)
+    assert "Traceback" not in text and "internal error" not in text, (args, text)
+    if code == 2:
+        line = text.strip().splitlines()[-1]
+        assert name.lstrip("-") in line or name.lstrip("-").replace("-", "_") in line, (args, line)
+    assert time.perf_counter() - t0 < 20, args

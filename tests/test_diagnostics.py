@@ -22,7 +22,7 @@ def test_cramers_v_matches_scipy():
 
 
 def test_independence_law_and_bergsma_correction():
-    """Under independence V ≈ sqrt((K − 1)/n) (math.md R3: 0.20 at 50k, 0.10 at 200k for K = 2000); Ṽ ≈ 0."""
+    """Under independence V ≈ sqrt((K − 1)/n) (docs/theory.md#r3: 0.20 at 50k, 0.10 at 200k for K = 2000); Ṽ ≈ 0."""
     rng = np.random.default_rng(1)
     for n, published in ((50_000, 0.200), (200_000, 0.100)):
         cv = cramers_v(rng.integers(0, 2000, n))

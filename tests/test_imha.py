@@ -82,7 +82,7 @@ def test_chains_converge_to_the_exact_global_adaptor(name, value):
 
 
 def test_accept_all_samples_the_local_not_the_global_adaptor():
-    """The official code's bug (math.md R1): accepting every proposal returns q_T, measurably not π_T."""
+    """The official code's bug (docs/theory.md#r1): accepting every proposal returns q_T, measurably not π_T."""
     model, top2 = examples.example1_bigram(), make("top_k", k=2)
     worst, radius, result = final_state_check(model, top2, local_model(model, top2), accept_all=True, seed=1)
     assert worst <= radius and np.all(result.acceptance_rate == 1.0)

@@ -50,7 +50,7 @@ def test_presets_are_complete_and_valid():
     assert {"rlhf-llama2", "dpo-mistral"} <= set(names)
     for name in ("rlhf-llama2", "dpo-mistral"):
         c = load_config(name)
-        # the paper's grid (math.md D.2): 6 adaptors × 5 temperatures + ancestral at τ = 1
+        # the paper's grid (docs/theory.md#d2): 6 adaptors × 5 temperatures + ancestral at τ = 1
         assert len(c.schemes) == 31
         assert sorted({s.temperature for s in c.schemes}) == [0.5, 0.75, 1.0, 1.25, 1.5]
         assert {s.adaptor_name for s in c.schemes} == {"top_k", "top_p", "typical", "eta", "ancestral"}

@@ -104,7 +104,7 @@ def test_tight_models_match_power_series(spec):
 @settings(max_examples=30)
 @given(spec=ngram_specs(kind="tight_not_eos_bounded"))
 def test_tight_but_not_eos_bounded_models(spec):
-    """math.md C2: tight without eos-boundedness; finite measures, geometric tail, ξ = 0."""
+    """docs/theory.md#c2: tight without eos-boundedness; finite measures, geometric tail, ξ = 0."""
     model = spec.build()
     assert M.is_tight(model)
     assert M.eos_bound(model) == 0

@@ -101,7 +101,7 @@ def test_fast_mode_has_the_law_of_the_faithful_mode():
 
 @pytest.mark.slow
 def test_published_numbers_at_full_scale():
-    """math.md D.1: every number of the §6.1 toy, from the faithful mode (about 10 s)."""
+    """docs/theory.md#d1: every number of the §6.1 toy, from the faithful mode (about 10 s)."""
     r = run_toy(ToyConfig(faithful=True)).result
     assert round(r.entropy_aligned, 3) == 5.005 and round(r.entropy_prior, 3) == 6.869
     assert round(r.varentropy, 3) == 1.424
@@ -110,7 +110,7 @@ def test_published_numbers_at_full_scale():
     assert round(r.corpus_pearson_typical, 2) == -0.92 and round(r.corpus_spearman_typical, 2) == -0.92
     assert round(r.median_logprob_typical, 2) == -500523.78
     assert round(r.median_logprob_atypical, 2) == -500718.75
-    # the re-run numbers of math.md C8/C9
+    # the re-run numbers of docs/theory.md#c8, #c9
     assert round(r.corpus_pearson_all, 3) == -0.121 and round(r.string_pearson_weighted, 3) == -0.129
     assert round(r.corpus_pearson_typical_raw, 3) == -0.816 and round(r.corpus_pearson_atypical, 2) == -0.34
     assert round(r.median_logprob_typical_raw) == -500537 and round(r.median_logprob_atypical_raw) == -500639

@@ -1,7 +1,7 @@
 """Corpora of i.i.d. strings: their averages, the typical-set selection, causal bootstrapping, and correlations.
 
 A corpus 𝒴_N of N draws over a finite set of objects is summarized by its count vector c; every statistic the
-paper uses is linear in c (math.md A): avg log p_prior = c·log p_prior / N, avg r = c·r / N, and
+paper uses is linear in c (docs/theory.md#a): avg log p_prior = c·log p_prior / N, avg r = c·r / N, and
 log p₊(𝒴_N) = c·log p₊ (the corpus log-probability of §6.1, an ordered sequence). Membership in the
 (N, ε)-typical set (Eq. 10) is |−c·log p₊/N − H(p₊)| < ε.
 

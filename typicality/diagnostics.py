@@ -9,7 +9,7 @@ With n pairs, χ² = n (Σ_{ij} O_ij² / (r_i c_j) − 1), φ² = χ²/n and
          R̃ = R − (R−1)²/(n−1),  C̃ = C − (C−1)²/(n−1)                             (Bergsma 2013)
 
 V is biased upward on sparse tables: under independence V ≈ sqrt((K−1)/n), so "V < 0.1" mostly measures the
-chain length (math.md C-R R3). Ṽ removes that bias. scipy has only the uncorrected V (and requires int tables).
+chain length (docs/theory.md#r3). Ṽ removes that bias. scipy has only the uncorrected V (and requires int tables).
 
 **Effective sample size** of a scalar projection (log p, length, reward) of one or several chains: Geyer's initial
 monotone sequence on the FFT autocorrelation, chains combined as in Gelman et al. (BDA3, §11.5).

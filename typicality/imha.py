@@ -2,13 +2,13 @@
 
 Target: π_T ∝ π̃_T (Eq. 6). Proposal: q_T, the locally normalized adaptor (Eq. 5), drawn fresh at every step.
 The importance weight of a string is w(y) = π̃_T(y) / q_T(y) = Π_{t=1}^{|y|+1} Z_t(y_<t), the product of the
-per-step masses of T (math.md B.2). From the current y, a proposal y′ is accepted iff
+per-step masses of T (docs/theory.md#b2). From the current y, a proposal y′ is accepted iff
 
     u < min(1, w(y′)/w(y))   ⇔   log w(y′) + E > log w(y),   E = −log u ~ Exp(1),
 
 which is how the kernel runs: in log space, with the exponential variates drawn in one batch.
 
-Correctness that the paper's official code lacks (math.md C-R R1, C12): every proposal is *tested* (the official
+Correctness that the paper's official code lacks (docs/theory.md#r1, #c12): every proposal is *tested* (the official
 code's 1-tuple makes every proposal accepted, so its "global" corpora are the local ones), and with temperature
 the target is the tempered π̃_T = Π p^{1/τ}·1{kept}, not the untempered p. ``accept_all=True`` reproduces the
 official behaviour for comparison, and :func:`imha_corpus` its proposal scheme (uniform resampling from a finite
@@ -222,7 +222,7 @@ def lockstep_chains(log_weights: np.ndarray, exponentials: np.ndarray) -> tuple[
 
 def imha_corpus(log_weights: Any, n_steps: int, rng: np.random.Generator, *,
                 accept_all: bool = False) -> tuple[np.ndarray, int]:
-    """The paper's procedure (math.md B.2, R6): proposals resampled uniformly with replacement from a finite
+    """The paper's procedure (docs/theory.md#b2, #r6): proposals resampled uniformly with replacement from a finite
     corpus whose items have the given log-weights (log p − log q in the official code). Returns the corpus index
     of the state after each step, and the number of accepted proposals. ``accept_all=True`` is the official bug
     (R1): the chain is then a plain bootstrap resample of the corpus."""

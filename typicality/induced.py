@@ -6,7 +6,7 @@ again finite-state models, computed exactly:
 * q_T: each row replaced by T(p(·|s)) / Z_t(s). It may fail to be tight (T can remove eos everywhere); the
   result's ``is_tight`` says so, and every exact measure of :mod:`typicality.measures` applies to it.
 * π_T: arc weights w(s, a) = T(p(·|s))(a) define π̃_T(y) = Π_t w(s_{t−1}, y_t). The backward normalizers
-  Z(s) = Σ over continuations from s solve Z = e_w + W Z, finite iff ρ(W) < 1 (math.md C7: infinite for high
+  Z(s) = Σ over continuations from s solve Z = e_w + W Z, finite iff ρ(W) < 1 (docs/theory.md#c7: infinite for high
   temperature), and Z_T = Z(s₀). Weight pushing, π(a | s) = w(s, a) Z(δ(s, a)) / Z(s), turns π_T into a
   tight finite-state model with π_T(y) = π̃_T(y) / Z_T exactly (Eq. 8), whenever 0 < Z_T < ∞.
 
@@ -40,7 +40,7 @@ from typicality.numerics import Float64
 
 
 class NormalizerError(ValueError):
-    """Z_T is 0 or ∞, so the globally normalized adaptor does not exist (math.md C7); ``normalizer`` says which
+    """Z_T is 0 or ∞, so the globally normalized adaptor does not exist (docs/theory.md#c7); ``normalizer`` says which
     (NaN: the weights underflow float64, so Z_T cannot be computed here)."""
 
     def __init__(self, message: str, normalizer: float) -> None:
@@ -163,7 +163,7 @@ def global_normalizer(model: FiniteStateLM, adaptor: Adaptor) -> float:
 
 
 def global_model(model: FiniteStateLM, adaptor: Adaptor) -> GlobalModel:
-    """π_T = π̃_T / Z_T (Eq. 6) by weight pushing; NormalizerError if Z_T is 0 or ∞ (math.md C7)."""
+    """π_T = π̃_T / Z_T (Eq. 6) by weight pushing; NormalizerError if Z_T is 0 or ∞ (docs/theory.md#c7)."""
     if not isinstance(model, FiniteStateLM):
         raise TypeError(f"global_model needs a FiniteStateLM (use enumerate_global otherwise), got {model!r}")
     arc_weight, _ = arc_weights(model, adaptor)
@@ -180,7 +180,8 @@ def global_model(model: FiniteStateLM, adaptor: Adaptor) -> GlobalModel:
     rho = float(spectral_radius(num, live, arc_w, components(live)))
     if rho >= 1 - divergence_margin(num, live):
         raise NormalizerError(f"Z_T = ∞: the weighted automaton has spectral radius {rho:.6g} ≥ 1 (e.g. global "
-                              "temperature τ > 1 on a long-tailed model, math.md C7), so π_T does not exist", math.inf)
+                              "temperature τ > 1 on a long-tailed model, docs/theory.md#c7), so π_T does not exist",
+                              math.inf)
     inner = live.dst >= 0
     W = num.matrix(live.n, live.src[inner], live.dst[inner], arc_w[inner])
     e = np.zeros(live.n)

@@ -89,7 +89,7 @@ def ngram_specs(draw, *, kind: str = "any", max_symbols: int = 3, max_order: int
 
     * ``eos_bounded``: every context gives eos weight ≥ ``min_eos_weight`` (≥ 1) in its row;
     * ``tight``: tight; eos may have probability 0 in some contexts;
-    * ``tight_not_eos_bounded``: tight, with p(eos) = 0 in some reachable context (math.md C2);
+    * ``tight_not_eos_bounded``: tight, with p(eos) = 0 in some reachable context (docs/theory.md#c2);
     * ``not_tight``: some reachable context cannot reach eos (a symbol repeated forever);
     * ``any``: no condition.
     """

@@ -1,4 +1,4 @@
-"""The toy experiment of §6.1 (math.md D.1): the published recipe, a fast equivalent, and its audit (C8, C9).
+"""The toy experiment of §6.1 (docs/theory.md#d1): the published recipe, a fast equivalent, and its audit (#c8, #c9).
 
 Objects and models (the official notebook's recipe, numpy legacy seeding): ``RandomState(seed)`` draws
 p₊ ~ Dirichlet(0.1·1) over 1000 objects, then u ~ U(−0.42, 0.42); prior = softmax(p₊^(1/42) + u); reward
@@ -13,7 +13,7 @@ from a fresh ``RandomState(42)``. This reproduces every published number (tests/
 
 The audit adds what the paper leaves out: the ε sweep (typical fraction, the Chebyshev bound σ²/(Nε²) — vacuous at
 the ε used — and the correlation among typical corpora before and after the resampling), the p₊-weighted
-string-level correlation (the one i.i.d. corpora inherit, math.md C8) next to the unweighted one reported, and
+string-level correlation (the one i.i.d. corpora inherit, docs/theory.md#c8) next to the unweighted one reported, and
 the correlation over all corpora.
 
 >>> toy = toy_objects()

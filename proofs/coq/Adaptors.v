@@ -1,11 +1,11 @@
 (** * Eq. 8 (global normalization preserves the transform's scores) and Example 1 (local normalization does not).
 
-    math.md B.2 (Eq. 6-8), C7 and B.5 (App. A). For a globally normalized adaptor pi(y) = pit(y) / Z:
+    docs/theory.md#b2 (Eq. 6-8), #c7 and #b5 (App. A). For a globally normalized adaptor pi(y) = pit(y) / Z:
     if 0 < Z (and Z is finite: a real number, the sum of the convergent series of scores), then ratios and order
     of scores are preserved and pi sums to 1. The paper assumes only Z < infinity; Z > 0 is needed too (C7), and
     Z = infinity happens (Prop3.v, [global_temperature_diverges]).
 
-    Example 1 with math.md's numbers: p(.|eps) = (0.5, 0.45, 0.05), p(.|a) = (0.5, 0.05, 0.45),
+    Example 1 with the numbers of docs/theory.md#example1: p(.|eps) = (0.5, 0.45, 0.05), p(.|a) = (0.5, 0.05, 0.45),
     p(.|b) = (0.3, 0.32, 0.38) over (a, b, eos), top-2: p(a) > p(b) but q(a) < q(b). *)
 
 From Coq Require Import Reals Lra.

@@ -1,13 +1,13 @@
 (** * Prop. 2: Baer's language model is tight and has infinite entropy.
 
-    math.md B.7 (App. C, Eq. 23-25). Sigma = {a} and p(a^n) = 1/log2(n+2) - 1/log2(n+3) for n >= 0, i.e.
+    docs/theory.md#b7 (App. C, Eq. 23-25). Sigma = {a} and p(a^n) = 1/log2(n+2) - 1/log2(n+3) for n >= 0, i.e.
     p n = ln 2 / ln (n+2) - ln 2 / ln (n+3). Statements checked:
     - every probability is positive;
     - the partial sums telescope: sum_{n<N} p n = 1 - 1/log2(N+2) exactly (base 2 makes the first term 1);
     - hence the model is tight (the partial sums tend to 1);
     - the entropy diverges: -p n ln p n >= (ln 2 / 2) (ln ln (n+4) - ln ln (n+3)), so the partial entropy after N
       terms is at least (ln 2 / 2) (ln ln (N+3) - ln ln 3), which exceeds every bound.
-    The per-term bound replaces math.md's convexity argument by two elementary inequalities,
+    The per-term bound replaces the convexity argument of docs/theory.md#b7 by two elementary inequalities,
     x / (1+x) <= ln (1+x) <= x and ln y <= y - 1, applied with x = 1/(n+2) and y = ln(n+4)/ln(n+3). *)
 
 From Coq Require Import Reals Lra Lia.

@@ -1,6 +1,6 @@
 (** * Markov, Chebyshev and the AEP (Eq. 11) for finitely supported distributions.
 
-    math.md B.3 (Eq. 10-11) and B.6 (Eq. 20). A finitely supported distribution is a list of (probability, value)
+    docs/theory.md#b3 (Eq. 10-11) and #b6 (Eq. 20). A finitely supported distribution is a list of (probability, value)
     pairs with non-negative probabilities summing to 1. For N i.i.d. draws, [sum_dist d N] is the distribution of
     their *sum*; Eq. 11 is then Chebyshev's inequality for the sum, whose variance is N sigma^2:
 

@@ -1,6 +1,6 @@
 (** * Prop. 3: false as stated (C1), and the corrected statement.
 
-    math.md B.8 (Prop. 3, Def. 3) and C1, C2, C7.
+    docs/theory.md#b8 (Prop. 3, Def. 3) and #c1, #c2, #c7.
 
     Counterexample: Sigma = {a, b}, every prefix continues with a or b with probability 1/4 each and stops with
     probability 1/2. The model is eos-bounded (xi = 1/2) and tight, and a string of length n has probability

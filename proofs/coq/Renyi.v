@@ -1,6 +1,6 @@
 (** * Prop. 4 for finite support: Renyi entropy is non-increasing in the order.
 
-    math.md B.8 (Prop. 4, Def. 2). For a distribution with finitely many positive probabilities p_i
+    docs/theory.md#b8 (Prop. 4, Def. 2). For a distribution with finitely many positive probabilities p_i
     (sum p_i = 1), S(t) = sum p_i^t and H_t = ln S(t) / (1 - t) for t <> 1. Statement checked:
     0 < a < b, a <> 1, b <> 1  ->  H_b <= H_a.
 

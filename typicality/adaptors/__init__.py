@@ -1,4 +1,4 @@
-"""Sampling adaptors as transform functions T = truncation ∘ scaling (math.md B.9, Eq. 39).
+"""Sampling adaptors as transform functions T = truncation ∘ scaling (docs/theory.md#b9, Eq. 39).
 
 >>> import numpy as np
 >>> p = np.array([0.5, 0.3, 0.15, 0.05])

@@ -1,4 +1,4 @@
-"""The adaptor protocol: a transform function T = truncation ∘ scaling on local distributions (math.md B.9).
+"""The adaptor protocol: a transform function T = truncation ∘ scaling on local distributions (docs/theory.md#b9).
 
 An adaptor maps a next-symbol distribution p ∈ Δ^{|V|−1} to non-negative, *unnormalized* weights T(p) (Eq. 39):
 

@@ -5,7 +5,7 @@ q_T = T(p) / Z_t (Eq. 5), where p is the model's next-token distribution, comput
 ``Adaptor.weights`` the rest of typicality uses. The processor returns log T(p) (−inf off the kept set), whose
 softmax is q_T exactly.
 
-Trap (../shared/anchors.md §1): transformers adds its own warpers from the generation config (top_k = 50 in
+Trap: transformers adds its own warpers from the generation config (top_k = 50 in
 many configs), which would silently truncate *before* ours. :func:`generate_kwargs` passes neutral values for all
 of them, and :func:`active_warpers` lists what ``generate`` would actually apply, so a run can assert it.
 

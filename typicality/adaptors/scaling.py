@@ -1,4 +1,4 @@
-"""Scaling adaptors: S(p)(v) = p(v)^{1/τ}, no truncation (math.md B.9 Example 4)."""
+"""Scaling adaptors: S(p)(v) = p(v)^{1/τ}, no truncation (docs/theory.md#b9 Example 4)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class Temperature(Adaptor):
     """Temperature τ > 0: T(p)(v) = p(v)^{1/τ}, *unnormalized* (Σ_v p^{1/τ} ≠ 1 unless τ = 1).
 
     The scale is what global normalization sees: π̃_T(y) = Π_t p(y_t | y_<t)^{1/τ} = p(y)^{1/τ} and
-    Z_T = Σ_y p(y)^{1/τ} (math.md C7), which is infinite for τ large enough. Locally (Eq. 5) it is HF's
+    Z_T = Σ_y p(y)^{1/τ} (docs/theory.md#c7), which is infinite for τ large enough. Locally (Eq. 5) it is HF's
     `TemperatureLogitsWarper`, logits / τ.
     """
 

@@ -1,8 +1,10 @@
-"""Truncation adaptors: S = id and a kept set C(p) (math.md B.9, Eq. 40, 42–44; Hugging Face semantics).
+"""Truncation adaptors: S = id and a kept set C(p) (docs/theory.md#b9, Eq. 40, 42–44; Hugging Face semantics).
 
 Every kept set here is a function of the probability *values* only: tokens with equal probability are kept or
 dropped together. Where Hugging Face transformers breaks a tie by sort order (top-p only), we keep the whole tie
-class, a superset of HF's; otherwise the rules are HF's (see ../shared/anchors.md §1), in float64:
+class, a superset of HF's; otherwise the rules are those of transformers' logits warpers (``TopKLogitsWarper``,
+``TopPLogitsWarper``, ``TypicalLogitsWarper``, ``EpsilonLogitsWarper``, ``EtaLogitsWarper``, ``MinPLogitsWarper``;
+see docs/theory.md#b9), in float64:
 
 =============  ========================================================================================  ============
 adaptor        kept set C(p) (p normalized, H = −Σ p log p in nats)                                      HF class

@@ -1,16 +1,16 @@
 """Bounds of the paper as functions: the AEP (Eq. 11, Thm. 2), the trade-off (Prop. 1), Lemma 1, Prop. 3.
 
 =============================  ===========================================================  ==================
-function                       statement                                                    math.md
+function                       statement                                                    docs/theory.md
 =============================  ===========================================================  ==================
-``chebyshev_bound``            P(not (N, ε)-typical) ≤ σ²/(Nε²)                             Eq. 11, Eq. 20
-``chernoff_bound``             two-sided, exponent optimized over the Rényi orders          Thm. 2, C3
+``chebyshev_bound``            P(not (N, ε)-typical) ≤ σ²/(Nε²)                             #eq-11, #eq-20
+``chernoff_bound``             two-sided, exponent optimized over the Rényi orders          #thm2, #c3
 ``tail_probability``           the exact probability, enclosed by enumeration              (reference)
 ``empirical_tail``             the probability, by simulating corpora                       (reference)
-``tradeoff``                   Prop. 1: c = log Z − H(p₊) and the probability bound         Prop. 1, Eq. 21–22
-``lemma1_order``               the order α with Rényi gap Δ_α = ε                           Lemma 1, Def. 4
-``eos_bounded_threshold``      α₀ ≤ log|Σ| / (log|Σ| + log 1/(1−ξ)) (corrected Prop. 3)     C1
-``tail_rate_threshold``        α₀ ≤ log|Σ| / (log|Σ| + log 1/ρ) (its n-gram analogue)        C2
+``tradeoff``                   Prop. 1: c = log Z − H(p₊) and the probability bound         #prop1, #eq-21
+``lemma1_order``               the order α with Rényi gap Δ_α = ε                           #lemma1, #def4
+``eos_bounded_threshold``      α₀ ≤ log|Σ| / (log|Σ| + log 1/(1−ξ)) (corrected Prop. 3)     #c1
+``tail_rate_threshold``        α₀ ≤ log|Σ| / (log|Σ| + log 1/ρ) (its n-gram analogue)        #c2
 =============================  ===========================================================  ==================
 """
 

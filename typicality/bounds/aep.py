@@ -5,7 +5,7 @@ The event bounded is the complement of the (N, ε)-typical set (Eq. 10):
     P( |−(1/N) Σₙ log p(yₙ) − H(p)| ≥ ε ),   y₁, …, y_N i.i.d. ~ p.
 
 * Chebyshev (Eq. 11, proof Eq. 20): ≤ σ² / (N ε²), with σ² the varentropy.
-* Chernoff (Thm. 2, Eq. 32–38), in the corrected two-sided form of math.md C3. Upper tail (λ = 1 − α ∈ (0, 1)):
+* Chernoff (Thm. 2, Eq. 32–38), in the corrected two-sided form of docs/theory.md#c3. Upper tail (λ = 1 − α ∈ (0, 1)):
   P(mean ≥ H + ε) ≤ exp(−N (1−α)(ε − Δ_α)), Δ_α = H_α − H the Rényi gap (Def. 4), for every α ∈ (α₀, 1).
   Lower tail (λ = α′ − 1 > 0): P(mean ≤ H − ε) ≤ exp(−N (α′−1)(ε − (H − H_α′))) for every α′ > 1 — the paper's
   "similarly" is not a symmetry argument (C3). Each exponent is maximized over its order (both are concave in the
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,12 @@ def check_n_eps(n: Any, eps: Any) -> tuple[int, float]:
     if isinstance(eps, bool) or not isinstance(eps, int | float | np.floating | np.integer) or not eps > 0 \
             or not math.isfinite(eps):
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-    if not float(n) * float(eps) ** 2 > 0:
-        raise ValueError(f"eps = {eps!r} is too small: N·ε² underflows to 0 in float64 (use eps ≥ 1e-150)")
+    log_n_eps2 = math.log(n) + 2 * math.log(float(eps))  # log(N·ε²), computed without overflow or underflow
+    if log_n_eps2 < math.log(sys.float_info.min):
+        raise ValueError(f"eps = {eps!r} is too small: N·ε² underflows in float64 (use eps ≥ 1e-150)")
+    if float(eps) > 1e150 or log_n_eps2 > math.log(sys.float_info.max):
+        raise ValueError(f"eps = {eps!r} is too large: ε² or N·ε² overflows float64 (use eps ≤ 1e150; every "
+                         "bound is 0 long before that)")
     return int(n), float(eps)
 
 

@@ -1,6 +1,6 @@
 """Lemma 1 (the order at which the Rényi gap drops below ε) and the corrected thresholds of Prop. 3.
 
-Prop. 3 as stated in the paper (H_α < ∞ for small α whenever p is eos-bounded) is false (math.md C1); the
+Prop. 3 as stated in the paper (H_α < ∞ for small α whenever p is eos-bounded) is false (docs/theory.md#c1); the
 corrected statement: eos-bounded with constant ξ over |Σ| symbols implies Σ_y p(y)^α < ∞ for every
 
     α > log|Σ| / (log|Σ| + log(1/(1−ξ)))                                      (Hölder, C1)
@@ -37,7 +37,7 @@ def eos_bounded_threshold(alphabet_size: int, eos_bound: float) -> float:
 
 
 def tail_rate_threshold(alphabet_size: int, rate: float) -> float:
-    """log|Σ| / (log|Σ| + log(1/ρ)): H_α < ∞ above it when P(|Y| = n) ≤ C ρⁿ (math.md C2)."""
+    """log|Σ| / (log|Σ| + log(1/ρ)): H_α < ∞ above it when P(|Y| = n) ≤ C ρⁿ (docs/theory.md#c2)."""
     k = _check_size(alphabet_size)
     if not 0 <= rate <= 1:
         raise ValueError(f"rate must be in [0, 1], got {rate!r}")
@@ -62,7 +62,7 @@ def lemma1_order(model: Any, eps: float, *, tol: float = 1e-12) -> Lemma1Order:
 
     Δ_α is non-increasing in α (Prop. 4) and tends to 0 as α → 1 when some H_α′, α′ < 1, is finite (the corrected
     Prop. 3), so every α ∈ (α*, 1) has Δ_α < ε. BoundUnavailableError when no α < 1 has finite H_α (then
-    Lemma 1's conclusion fails, as for the p ∝ 1/(n log³ n) model of math.md C4).
+    Lemma 1's conclusion fails, as for the p ∝ 1/(n log³ n) model of docs/theory.md#c4).
     """
     if not eps > 0 or not math.isfinite(eps):
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")

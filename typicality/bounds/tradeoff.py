@@ -1,4 +1,4 @@
-"""Prop. 1, the probability–quality trade-off, as a computable bound (math.md B.3, Eq. 21–22).
+"""Prop. 1, the probability–quality trade-off, as a computable bound (docs/theory.md#b3, Eq. 21–22).
 
 With p₊(y) = p_prior(y) exp(r(y)/β) / Z (Eq. 1–2), every string satisfies exactly
 
@@ -7,7 +7,7 @@ With p₊(y) = p_prior(y) exp(r(y)/β) / Z (Eq. 1–2), every string satisfies e
 so for a corpus of N i.i.d. draws from p₊ the event |avg log p_prior + avg r/β − c| < ε with c = log Z − H(p₊)
 is the typical-set event of Eq. 10, and Eq. 11 bounds its complement by σ²/(Nε²), σ² the varentropy of p₊
 (the Chernoff bound of Thm. 2 applies as well). That a corpus-level *correlation* follows is a different matter:
-see math.md C8 and the ledger entry ``c8``.
+see docs/theory.md#c8 and the ledger entry ``c8``.
 """
 
 from __future__ import annotations

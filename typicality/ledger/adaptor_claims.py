@@ -21,7 +21,7 @@ from typicality.models import FiniteSupportLM, examples
 from typicality.testing import ngram_specs
 
 
-@claim("eq8", "Eq. 8 (global normalization preserves the transform's scores)", "math.md B.2 Eq. 6–8, C7",
+@claim("eq8", "Eq. 8 (global normalization preserves the transform's scores)", "docs/theory.md#b2 Eq. 6–8, #c7",
        "If 0 < Z_T < ∞, then π_T(y)/π_T(y′) = π̃_T(y)/π̃_T(y′) and π_T is tight. The paper assumes only "
        "Z_T < ∞ and calls π_T 'always tight'; Z_T can be ∞ (temperature τ > 1) or 0 (eos always truncated).",
        "holds-corrected")
@@ -84,7 +84,7 @@ def _eq8_ratios(spec, choice) -> dict:
     return {"informative": len(pairs) >= 2}
 
 
-@claim("example1", "Example 1 (local normalization reverses the order)", "math.md B.5, App. A",
+@claim("example1", "Example 1 (local normalization reverses the order)", "docs/theory.md#b5, App. A",
        "With p(·|ε) = (0.5, 0.45, 0.05), p(·|a) = (0.5, 0.05, 0.45), p(·|b) = (0.3, 0.32, 0.38) over (a, b, eos) "
        "and top-2: p(a) = 0.225 > p(b) = 0.171 but q_T(a) = 0.2493 < q_T(b) = 0.2571; the globally normalized "
        "π_T keeps p's order.", "holds")
@@ -120,7 +120,7 @@ def _no_reversal(spec, choice) -> None:
     assert not any(g.prob(y) > g.prob(z) and q.prob(y) < q.prob(z) for y in strings for z in strings)
 
 
-@claim("alg1", "Algorithm 1 (IMHA samples the global adaptor)", "math.md B.2 Algorithm 1, C12",
+@claim("alg1", "Algorithm 1 (IMHA samples the global adaptor)", "docs/theory.md#b2 Algorithm 1, #c12",
        "The independent Metropolis–Hastings chain with proposals from q_T, weights w = π̃_T/q_T = Π_t Z_t and "
        "acceptance min(1, w(y′)/w(y)) has stationary law π_T, and is uniformly ergodic with "
        "‖Pⁿ(x,·) − π_T‖ ≤ (1 − Z_T/w*)ⁿ when w* = sup w < ∞.", "holds")
@@ -155,7 +155,7 @@ def _imha_empirical(adaptor, chains: int = 100_000, steps: int = 20) -> Evidence
 
 
 @claim("imha_official", "'Locally normalized adaptors approximate global ones' (>99.99% IMHA acceptance)",
-       "math.md C-R R1, R6; paper §6.2",
+       "docs/theory.md#r1, #r6; paper §6.2",
        "The official code's IMHA accepts every proposal (a 1-tuple is always truthy), so its acceptance rate is "
        "(M−1)/M whatever the target, and its 'globally normalized' corpora are the locally normalized ones. With "
        "the acceptance test actually applied, the chain's law is π_T, measurably different from q_T.", "artifact")
@@ -182,7 +182,7 @@ def imha_official() -> list[Evidence]:
 
 
 def official_acceptance(log_ratio: float, u: float) -> bool:
-    """The official code's acceptance test, re-typed as it is written (math.md R1): the comma makes a 1-tuple,
+    """The official code's acceptance test, re-typed as it is written (docs/theory.md#r1): the comma makes a 1-tuple,
     and ``if acceptance:`` is true for any non-empty tuple."""
     acceptance = (min(1, math.exp(log_ratio)) > u,)  # the trailing comma is the bug being shown
     return bool(acceptance)
@@ -218,7 +218,7 @@ def _official_rule_run(rule=official_acceptance, steps: int = 10_000) -> Evidenc
                      library})
 
 
-@claim("cramers_v", "'Cramér's V < 0.1 shows the IMHA chain has converged'", "math.md C-R R3; paper §6.2",
+@claim("cramers_v", "'Cramér's V < 0.1 shows the IMHA chain has converged'", "docs/theory.md#r3; paper §6.2",
        "Cramér's V of the lag-1 transition table is ≈ sqrt((K−1)/n) even for perfectly independent draws over K "
        "states, so V < 0.1 measures the chain length (n ≳ 100 K), not mixing; Bergsma's bias-corrected V is ≈ 0 "
        "for independent draws.", "artifact")
@@ -242,7 +242,8 @@ def _cramers_v_law() -> Evidence:
                     + ", ".join(f"{rows[n]['v_corrected']:.3f}" for n in rows), bool(ok), rows)
 
 
-@claim("eq41", "Eq. 13/41 (§5.2: the adaptor can be 'pushed to the prior')", "math.md B.4 Eq. 13, B.9 Eq. 41, C6",
+@claim("eq41", "Eq. 13/41 (§5.2: the adaptor can be 'pushed to the prior')",
+       "docs/theory.md#b4 Eq. 13, #b9 Eq. 41, #c6",
        "Paper (best reading): π_T(y | A=+) ∝ p(A=+ | y) · Π_t T(p_prior(·|y_<t))(y_t). Exact identity instead: for "
        "temperature, π_T(y | A=+) ∝ [p(A=+ | y) p_prior(y)]^{1/τ} (the reward is tempered too), and truncation "
        "sets are the aligned model's, not the prior's. Equal only at τ = 1 without truncation.", "false-as-stated")
@@ -254,7 +255,7 @@ def eq41() -> list[Evidence]:
 def _tempered_counterexample() -> Evidence:
     """Three strings, a reward, β = 1: the true global-temperature target vs the paper's pushed-to-prior form."""
     prior = FiniteSupportLM({"a": "0.5", "b": "0.3", "a b": "0.2"})
-    reward = {"a": -1.0, "b": 0.0, "a b": -2.0}  # r ≤ 0, so p(A=+ | y) = e^{r} (math.md C10)
+    reward = {"a": -1.0, "b": 0.0, "a b": -2.0}  # r ≤ 0, so p(A=+ | y) = e^{r} (docs/theory.md#c10)
     aligned, _ = B.tilt(prior, reward, 1.0)
     ys = prior.strings
     accept = np.array([math.exp(reward[" ".join(y)]) for y in ys])
@@ -273,7 +274,7 @@ def _tempered_counterexample() -> Evidence:
 
 @guarded("counterexample")
 def _truncation_counterexample(k: int = 1) -> Evidence:
-    """The truncation half (math.md C6(b)): top-k applied to the aligned model's next-token distributions (the
+    """The truncation half (docs/theory.md#c6): top-k applied to the aligned model's next-token distributions (the
     true global target π_T, by the library's enumeration of π̃_T) against the paper's form, the alignment weight
     times top-k applied to the prior's."""
     prior = FiniteSupportLM({"a": "0.5", "b": "0.3", "a b": "0.2"})
@@ -296,7 +297,7 @@ def _truncation_counterexample(k: int = 1) -> Evidence:
                     {"total_variation": tv, "kept_true": kept_true, "kept_paper": kept_paper})
 
 
-@claim("c12", "The official IMHA's target vs Algorithm 1's (§6.2, Alg. 1)", "math.md C12",
+@claim("c12", "The official IMHA's target vs Algorithm 1's (§6.2, Alg. 1)", "docs/theory.md#c12",
        "Algorithm 1 samples π_T ∝ Π_t T(p)(y_t), which for temperature τ is ∝ Π_t p(y_t | ·)^{1/τ} on the kept "
        "sets. The official code's chain (with its acceptance test repaired) targets the aligned model at τ = 1 "
        "restricted to the proposal's support, ∝ p(y)·1{q_T(y) > 0}: the same for truncation-only schemes at τ = 1, "

@@ -77,7 +77,7 @@ def _empirical(model_name: str, n: int, eps: float, corpora: int, seed: int, sid
 N_TARGET = (st.integers(1, 3), st.floats(0.1, 0.8))
 
 
-@claim("eq11", "Eq. 11 (AEP, Chebyshev form)", "math.md B.3 Eq. 10–11, B.6 Eq. 20",
+@claim("eq11", "Eq. 11 (AEP, Chebyshev form)", "docs/theory.md#b3 Eq. 10–11, #b6 Eq. 20",
        "For i.i.d. y₁..y_N ~ p with finite entropy and varentropy σ², every ε > 0 and N ≥ 1: "
        "P(|−(1/N) Σ log p(yₙ) − H(p)| ≥ ε) ≤ σ²/(Nε²).", "holds")
 def eq11() -> list[Evidence]:
@@ -92,7 +92,7 @@ def eq11() -> list[Evidence]:
     ]
 
 
-@claim("thm2_upper", "Theorem 2, upper tail (Chernoff AEP)", "math.md B.8 Eq. 32–35, Def. 4, Lemma 1",
+@claim("thm2_upper", "Theorem 2, upper tail (Chernoff AEP)", "docs/theory.md#b8 Eq. 32–35, Def. 4, Lemma 1",
        "For every α ∈ (α₀, 1): P(−(1/N) Σ log p(yₙ) ≥ H + ε) ≤ exp(−N (1−α)(ε − Δ_α)), Δ_α = H_α − H; the "
        "exponent is positive for α close to 1 (Lemma 1).", "holds")
 def thm2_upper() -> list[Evidence]:
@@ -104,7 +104,7 @@ def thm2_upper() -> list[Evidence]:
     ]
 
 
-@claim("thm2_lower", "Theorem 2, lower tail and the two-sided bound", "math.md B.8 Eq. 36–38, C3",
+@claim("thm2_lower", "Theorem 2, lower tail and the two-sided bound", "docs/theory.md#b8 Eq. 36–38, #c3",
        "Corrected (C3): P(mean surprisal ≤ H − ε) ≤ exp(−N (α′−1)(ε − (H − H_α′))) for every α′ > 1, and the "
        "two-sided bound is the sum of the two tails, 2·exp(−N min(c_up, c_low)). The paper's 'similarly' — reusing "
        "the upper-tail exponent (1−α)(ε − Δ_α) for both tails (Eq. 33) — is false.", "holds-corrected")
@@ -171,7 +171,7 @@ def _tradeoff_identity(dist, beta, seed) -> dict:
     return {"informative": True, "ratio": t.chebyshev / float(exact) if exact > 0 else None}
 
 
-@claim("prop1", "Proposition 1 (probability–quality trade-off)", "math.md B.3 Prop. 1, Eq. 12, 21–22",
+@claim("prop1", "Proposition 1 (probability–quality trade-off)", "docs/theory.md#b3 Prop. 1, Eq. 12, 21–22",
        "With p₊ = p_prior·exp(r/β)/Z, |r| ≤ R and y₁..y_N i.i.d. ~ p₊: for every ε > 0 and N ≥ 1, "
        "P(|avg log p_prior + avg r/β − c| < ε) ≥ 1 − σ²/(Nε²), c = log Z − H(p₊) (σ² the varentropy of p₊).",
        "holds", note="the probability statement holds; the 'trade-off' reading of it is entry c8")

@@ -2,11 +2,11 @@
 
 Verdicts:
 
-* ``holds``: true as the paper states it (in math.md's reconstruction of the statement);
-* ``holds-corrected``: false or unsupported as stated, true after the correction of math.md section C, which
+* ``holds``: true as the paper states it (in the reconstruction of docs/theory.md#reading);
+* ``holds-corrected``: false or unsupported as stated, true after the correction of docs/theory.md#c, which
   the entry's statement gives;
 * ``false-as-stated``: refuted, with a counterexample;
-* ``artifact``: an effect of the paper's code, not of its mathematics (math.md C-R);
+* ``artifact``: an effect of the paper's code, not of its mathematics (docs/theory.md#c-r);
 * ``reproduced`` / ``not-reproduced``: an empirical claim about the paper's models (§6.2, §7, App. F) that does or
   does not appear in the offline miniature (:mod:`typicality.ledger.mini_claims`; the paper's models were not run);
 * ``pending``: the machinery to check it is not built yet.
@@ -60,7 +60,7 @@ class Evidence:
 class Entry:
     id: str
     title: str
-    source: str  # where in math.md
+    source: str  # where in docs/theory.md
     statement: str  # the precise form checked
     verdict: str
     expected: str

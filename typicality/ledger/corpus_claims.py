@@ -1,4 +1,4 @@
-"""Ledger entries about corpora: the corpus-level 'trade-off' (math.md C8), Simpson's paradox (§5.3), and the
+"""Ledger entries about corpora: the corpus-level 'trade-off' (docs/theory.md#c8), Simpson's paradox (§5.3), and the
 sign of App. F's DPO secret reward in the official code (R2)."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _tempered_counterexample() -> Evidence:
                     ok, {"corr_all": r_all, "corr_typical": r_typ, "string_level_weighted": string})
 
 
-@claim("c8", "The corpus-level trade-off (§5.1 gloss, §6.1)", "math.md C8, C9",
+@claim("c8", "The corpus-level trade-off (§5.1 gloss, §6.1)", "docs/theory.md#c8, #c9",
        "Paper: by Prop. 1, across corpora sampled from p₊ the average log-prior and average reward are "
        "anti-correlated (a line of slope −β). In fact, for i.i.d. corpora Corr(avg log p_prior, avg r) equals the "
        "p₊-weighted string-level correlation for every N; a strong negative correlation appears only after "
@@ -87,7 +87,7 @@ def _toy_selection_effect() -> Evidence:
                     f"{out['corr_typical_eps_0.012']:+.3f} at ε = 0.012", ok, out)
 
 
-@claim("simpson", "§5.3: Simpson's paradox", "math.md C8; paper §5.3, §6.1",
+@claim("simpson", "§5.3: Simpson's paradox", "docs/theory.md#c8; paper §5.3, §6.1",
        "Paper: when reward and log-prior are positively correlated at the string level, the trade-off of Prop. 1 "
        "produces a negative corpus-level correlation (Simpson's paradox). In fact the corpus-level correlation of "
        "i.i.d. corpora equals the p₊-weighted string-level one, so no reversal follows; the toy's 'positive' "
@@ -109,7 +109,7 @@ def simpson() -> list[Evidence]:
 
 
 @claim("appf_dpo_sign", "App. F: the DPO secret reward as the official code computes it",
-       "math.md C-R R2; paper App. F, Eq. 4",
+       "docs/theory.md#r2; paper App. F, Eq. 4",
        "Eq. 4's secret reward of a DPO model is r = β(log p_θ(y|x) − log p_prior(y|x)); the official code computes "
        "log p_prior − log p_θ, its negative, which flips the sign of every correlation with it: on an exact model "
        "where the aligned model favours high-prior strings (no trade-off with Eq. 4's reward), the official sign "
@@ -119,7 +119,7 @@ def appf_dpo_sign() -> list[Evidence]:
 
 
 def official_secret_reward(logp_prior: np.ndarray, logp_aligned: np.ndarray) -> np.ndarray:
-    """The official code's secret reward, re-typed as written (math.md R2): original_nll + log_probability, with
+    """The official code's secret reward, re-typed as written (docs/theory.md#r2): original_nll + log_probability, with
     original_nll = −log p_θ and log_probability = log p_prior."""
     original_nll = -logp_aligned
     log_probability = logp_prior
@@ -153,7 +153,7 @@ def _dpo_sign_flip(official=official_secret_reward) -> Evidence:
                     {"eq4_pearson": eq4, "official_pearson": theirs})
 
 
-@claim("c9", "'Typical corpora are more probable' (§3, §6.1)", "math.md C9",
+@claim("c9", "'Typical corpora are more probable' (§3, §6.1)", "docs/theory.md#c9",
        "Paper: typical corpora are more probable than atypical ones. The AEP bounds the *mass* of the atypical set; "
        "per corpus it is false: whenever the surprisal is not constant, the single most probable corpus (every draw "
        "the mode) has mean surprisal −log p_max < H, so it is atypical for every ε < H + log p_max, and it is more "

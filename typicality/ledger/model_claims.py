@@ -9,7 +9,7 @@ from typicality.ledger.core import Evidence, claim, guarded, proved, symbolic
 from typicality.models import BaerLM, examples
 
 
-@claim("prop2", "Proposition 2 (Baer: tight, infinite entropy)", "math.md B.7, App. C Eq. 23–25",
+@claim("prop2", "Proposition 2 (Baer: tight, infinite entropy)", "docs/theory.md#b7, App. C Eq. 23–25",
        "p(aⁿ) = 1/log₂(n+2) − 1/log₂(n+3), n ≥ 0, is positive on Σ* = {a}*, sums to 1 (tight), and has H(p) = ∞; "
        "its partial entropy exceeds ln 2 (ln ln(N+3) − ln ln 4) after N terms.", "holds")
 def prop2() -> list[Evidence]:
@@ -60,10 +60,10 @@ def _certified_baer(model: BaerLM | None = None, n_terms: int = 2000) -> Evidenc
 
 @guarded("empirical")
 def _published_partial_entropies() -> Evidence:
-    """Partial entropies against math.md B.7's independent re-run."""
+    """Partial entropies against docs/theory.md#b7's independent re-run."""
     published = {10**3: 2.63, 10**4: 2.95, 10**5: 3.18, 10**6: 3.36}
     got = {n: BaerLM.partial_entropy(n) for n in published}
     ok = all(abs(got[n] - v) <= 0.005 for n, v in published.items())
     return Evidence("empirical", "partial entropies 2.63, 2.95, 3.18, 3.36 nats at 10³–10⁶ "
-                    "terms (math.md re-run) reproduced; growth ≈ ln 2 · ln ln N", ok,
+                    "terms (the independent re-run of docs/theory.md#b7) reproduced; growth ≈ ln 2 · ln ln N", ok,
                     {str(n): got[n] for n in published})

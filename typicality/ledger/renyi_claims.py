@@ -23,7 +23,7 @@ MIN_INFORMATIVE = 20
 EOS_BOUNDED = ngram_specs(kind="eos_bounded")
 
 
-@claim("prop3", "Proposition 3 (as stated)", "math.md B.8 Prop. 3, C1",
+@claim("prop3", "Proposition 3 (as stated)", "docs/theory.md#b8 Prop. 3, #c1",
        "If p is eos-bounded, then H_α(p) < ∞ for every α in a range containing (0, 1].", "false-as-stated")
 def prop3() -> list[Evidence]:
     m = examples.c1_counterexample()
@@ -98,7 +98,7 @@ def _alpha0_below_bounds(spec) -> dict:
     return {"informative": a0 > 1e-9, "ratio": min(rho_bound, xi_bound) / a0 if a0 > 1e-9 else None}
 
 
-@claim("prop3_corrected", "Proposition 3 (corrected)", "math.md C1, C2",
+@claim("prop3_corrected", "Proposition 3 (corrected)", "docs/theory.md#c1, #c2",
        "If p is eos-bounded with constant ξ over a finite Σ, then H_α(p) < ∞ for every α > α₀ = log|Σ| / (log|Σ| + "
        "log 1/(1−ξ)); more generally P(|Y| = n) ≤ Cρⁿ gives the same with ρ for 1−ξ. The bound is sharp (C1 "
        "attains it).", "holds-corrected")
@@ -139,7 +139,7 @@ def _monotone(spec) -> dict:
     return {"informative": strict and len(values) > 2}
 
 
-@claim("prop4", "Proposition 4 (Rényi monotonicity)", "math.md B.8 Prop. 4, Eq. 29",
+@claim("prop4", "Proposition 4 (Rényi monotonicity)", "docs/theory.md#b8 Prop. 4, Eq. 29",
        "On the orders where it is finite, α ↦ H_α(p) is non-increasing (dH_α/dα = −KL(z_α ‖ p)/(1−α)²), and "
        "strictly decreasing when p is non-trivial.", "holds")
 def prop4() -> list[Evidence]:
@@ -163,7 +163,7 @@ def _varentropy_bound(spec) -> dict:
     return {"informative": sigma2 > 1e-12, "ratio": bound / second if second > 0 else None}
 
 
-@claim("prop5", "Proposition 5 (finite varentropy)", "math.md B.8 Prop. 5",
+@claim("prop5", "Proposition 5 (finite varentropy)", "docs/theory.md#b8 Prop. 5",
        "If p is eos-bounded, σ² = Var[−log p(Y)] < ∞; indeed E[log² p(Y)] ≤ 4/(e²(1−γ)²) Σ p^γ for γ ∈ (α₀, 1).",
        "holds")
 def prop5() -> list[Evidence]:
@@ -188,7 +188,7 @@ def _lemma1(spec, eps) -> dict:
     return {"informative": half - h >= eps}
 
 
-@claim("lemma1", "Lemma 1 (the Rényi gap vanishes as α → 1)", "math.md B.8 Lemma 1, C4",
+@claim("lemma1", "Lemma 1 (the Rényi gap vanishes as α → 1)", "docs/theory.md#b8 Lemma 1, #c4",
        "If p is non-trivial and eos-bounded, for every ε > 0 some α ∈ (0, 1) has Δ_α(p) < ε. The proof needs "
        "H_α′ < ∞ for some α′ < 1, which the corrected Prop. 3 supplies; finite entropy alone is not enough (C4).",
        "holds")
@@ -230,7 +230,7 @@ def _certified_c4(n_terms: int = 4000) -> Evidence:
                     ok, {"entropy_lower": lo, "entropy_upper": hi, "terms": n_terms})
 
 
-@claim("cor1", "Corollary 1 (Transformer LMs)", "math.md B.8 Cor. 1, C1",
+@claim("cor1", "Corollary 1 (Transformer LMs)", "docs/theory.md#b8 Cor. 1, #c1",
        "Transformer LMs are eos-bounded (Du et al. 2023, taken as given), hence H_α < ∞ for α > log|Σ| / (log|Σ| + "
        "log 1/(1−ξ)) — not for every small α: a Transformer with constant logits is the C1-type counterexample.",
        "holds-corrected")
@@ -281,7 +281,7 @@ def _geometric_tail(spec) -> dict:
     return {"informative": a0 > 1e-9}
 
 
-@claim("cor2", "Corollary 2 (n-gram LMs)", "math.md B.8 Cor. 2, C2",
+@claim("cor2", "Corollary 2 (n-gram LMs)", "docs/theory.md#b8 Cor. 2, #c2",
        "Tight n-gram LMs have a geometric length tail P(|Y| ≥ n) = ρ^{n+o(n)}, ρ < 1, hence H_α < ∞ for α > "
        "log|Σ| / (log|Σ| + log 1/ρ). The paper's reason — tight n-gram LMs are 'trivially' eos-bounded — is false.",
        "holds-corrected")
@@ -309,7 +309,7 @@ def _gap_non_negative(spec) -> dict:
     return {"informative": any(g > 1e-9 for g in gaps)}
 
 
-@claim("cor3", "Corollary 3 (the Rényi gap is non-negative)", "math.md B.8 Cor. 3, C4",
+@claim("cor3", "Corollary 3 (the Rényi gap is non-negative)", "docs/theory.md#b8 Cor. 3, #c4",
        "For α ∈ (0, 1) and H(p) < ∞: Δ_α(p) = H_α(p) − H(p) ≥ 0 (∞ when H_α = ∞). The paper states it for any LM; "
        "without H < ∞ the gap is ∞ − ∞, undefined (Baer's model).", "holds-corrected")
 def cor3() -> list[Evidence]:
@@ -323,7 +323,7 @@ def cor3() -> list[Evidence]:
     ]
 
 
-@claim("cor1_bounded_logits", "Corollary 1, as it really fails (bounded logits)", "math.md B.8 Cor. 1, C1; §4",
+@claim("cor1_bounded_logits", "Corollary 1, as it really fails (bounded logits)", "docs/theory.md#b8 Cor. 1, #c1; §4",
        "A Transformer's logits are bounded, so every next-token probability (eos included) is at least some δ > 0; "
        "then the strings of length n number |Σ|ⁿ with p(y) ≥ δⁿ⁺¹ each, Σ_y p(y)^α ≥ δ^α Σ_n (|Σ| δ^α)ⁿ = ∞, and "
        "H_α = ∞ for every α ≤ log|Σ| / log(1/δ): the exact threshold α₀ is at least that.", "holds")

@@ -1,4 +1,4 @@
-"""Sampling adaptors in torch, evaluated where the logits are (math.md B.9, Eq. 39).
+"""Sampling adaptors in torch, evaluated where the logits are (docs/theory.md#b9, Eq. 39).
 
 The numpy classes of :mod:`typicality.adaptors` define every transform function T(p) = S(p)·1{v ∈ C(p)} and stay
 the reference; :class:`DeviceAdaptor` evaluates the same T on a torch tensor of logits, on its device (CPU or GPU),

@@ -5,7 +5,7 @@ Input: a samples table (one row per string; columns in :data:`REQUIRED_COLUMNS`)
 each scheme (an adaptor T at a temperature τ) the strings are i.i.d. from the locally normalized adaptor
 q_T(·|x) (Eq. 5) of the aligned model given the prompt x, and every prompt is used ``samples_per_prompt`` times.
 
-**The IMHA and what it targets (Algorithm 1, math.md B.2).** The chain of a scheme uses its sampled strings as
+**The IMHA and what it targets (Algorithm 1, docs/theory.md#b2).** The chain of a scheme uses its sampled strings as
 proposals, each once, in a seeded random order; the first is the initial state y⁽⁰⁾. The log-weight of a string is
 
     log w(x, y) = log π̃_T(y|x) − log q_T(y|x) = Σ_{t=1}^{|y|+1} log Z_t(x, y_<t)       (columns log_pi_tilde − logq)
@@ -50,9 +50,9 @@ same holds for a secret DPO reward β(log p_aligned − log p_prior), which is t
 log-prior of a string whose eos term itself is −∞ (its value is unknown).
 
 **Ablations** (:data:`ALL_ABLATIONS`): the whole summary recomputed with one of the official code's choices
-switched on (math.md C12, C-R R1–R7), and ``paper`` with all of them at once. Every ablation reuses the same
-seeded proposal order and exponential variates as ours (common random numbers), so differences are due to the
-change, not to a new random stream.
+switched on (docs/theory.md#c12, #r1, #r2, #r3, #r4, #r5, #r6, #r7), and ``paper`` with all of them at once.
+Every ablation reuses the same seeded proposal order and exponential variates as ours (common random numbers), so
+differences are due to the change, not to a new random stream.
 
 >>> result = analyze(samples, schemes, AnalysisOptions(seed=0))      # doctest: +SKIP
 >>> result["corpus_pearson"], result["simpson"]["reversal"]          # doctest: +SKIP
@@ -72,7 +72,7 @@ from typicality.corpora import weighted_correlation
 from typicality.diagnostics import cramers_v, effective_sample_size
 from typicality.imha import imha_corpus, imha_kernel
 
-#: the official code clamps every per-token log-probability at −25 nats (math.md C-R R4)
+#: the official code clamps every per-token log-probability at −25 nats (docs/theory.md#r4)
 CLAMP = 25.0
 
 #: columns every analysis needs
@@ -841,7 +841,7 @@ def _summary(run: dict, ours: dict | None) -> dict:
 
 SIMPSON_NOTE = ("Corpora of different schemes are samples from different distributions (one adaptor and "
                 "temperature each), not i.i.d. corpora from the aligned model, so Prop. 1 does not predict the "
-                "corpus-level line (math.md C8): avg log-prior + avg reward/β = avg log p_aligned + log Z holds "
+                "corpus-level line (docs/theory.md#c8): avg log-prior + avg reward/β = avg log p_aligned + log Z holds "
                 "for every corpus, and the line across schemes follows how avg log p_aligned varies between them.")
 
 

@@ -49,7 +49,7 @@ from typicality.jsonio import read_text
 #: the name of "no adaptor" (pure sampling from the model, at the scheme's temperature)
 ANCESTRAL = "ancestral"
 #: transformers' default top-k (GenerationConfig.top_k = 50), applied by the official code to every scheme that
-#: does not set top_k itself (math.md R4); sampled as extra schemes when [ablations] hf_default_top_k = true
+#: does not set top_k itself (docs/theory.md#r4); sampled as extra schemes when [ablations] hf_default_top_k = true
 HF_DEFAULT_TOP_K = 50
 HF_TOP_K_SUFFIX = "+hf_top_k50"
 
@@ -215,7 +215,7 @@ class Scheme:
                 "temperature": self.temperature, "order": self.order, "base": self.base}
 
     def with_hf_default_top_k(self) -> Scheme:
-        """The scheme as the official code samples it: transformers' default top_k = 50 added (math.md R4)."""
+        """The scheme as the official code samples it: transformers' default top_k = 50 added (docs/theory.md#r4)."""
         comps = (*self.components, ("top_k", (("k", HF_DEFAULT_TOP_K),)))
         return Scheme(self.name + HF_TOP_K_SUFFIX, comps, self.temperature, self.order, base=self.name)
 

@@ -186,7 +186,7 @@ TARGET_NOTES = [
     "vanishes with the number of prompts.",
     "* The importance-sampling column of the JSON (Σ w f / Σ w over the same strings) estimates the same target "
     "with no code shared with the chain.",
-    "* Cramér's V grows like sqrt((K − 1)/n) for independent draws (math.md R3): it measures the chain length "
+    "* Cramér's V grows like sqrt((K − 1)/n) for independent draws (docs/theory.md#r3): it measures the chain length "
     "more than convergence; Bergsma's Ṽ removes that bias.",
     "* Capped strings (no eos) are not strings of Σ*: excluded unless include_capped, always counted. A log-prior "
     "of −∞ (prior probability 0) makes a mean undefined (n/a); such strings are excluded from correlations, with "

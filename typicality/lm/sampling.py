@@ -34,7 +34,7 @@ from typicality.lm.config import Scheme
 from typicality.lm.padding import pad_batch
 from typicality.lm.seeds import string_uniforms
 
-#: the official code clamps every token's cost at this many nats (math.md R4); we record clamped sums separately
+#: the official code clamps every token's cost at this many nats (docs/theory.md#r4); we record clamped sums separately
 CLAMP_NATS = 25.0
 
 #: per-string sums recorded while sampling (eos term and clamped variants follow the same names)

@@ -5,7 +5,7 @@ context + continuation (right-padded) and sums log p(y_t | context, y_<t) over t
 the model's logits, eos included when the string ended with it. It returns the sum, the eos term alone, and the
 sum with every term clamped at −25 nats (the official code's clamp, kept for the ablations only).
 
-For the prior (math.md D.2, R5) two contexts are scored:
+For the prior (docs/theory.md#d2, #r5) two contexts are scored:
 
 * ``logp_prior`` = log p_prior(y | x): conditioned on the templated prompt, as the theory needs (Prop. 1 compares
   log p_prior and the reward of the same strings the aligned model produced for x);

@@ -1,21 +1,21 @@
-"""Exact information measures of language models (math.md A, B.8).
+"""Exact information measures of language models (docs/theory.md#a, #b8).
 
 Functions named after the paper's quantities, in nats unless ``units="bits"``, in float64 or at ``dps``
 decimal digits of mpmath (the same algorithm; see :mod:`typicality.numerics`):
 
 ==========================  ====================================================================  ===========
-function                    quantity                                                              math.md
+function                    quantity                                                              docs/theory.md
 ==========================  ====================================================================  ===========
-``mass``                    Σ_y p(y), the mass on finite strings (1 iff tight)                    A (tight)
-``is_tight``                no mass on infinite sequences                                         A
-``entropy``                 H(p) = −Σ_y p(y) log p(y)                                             B.8
-``varentropy``              σ² = Var_p[−log p(Y)]                                                 Eq. 11
-``renyi_entropy``           H_α(p) = log(Σ_y p(y)^α) / (1 − α); H_1 = H; H_∞ = −log max_y p(y)    Def. 2
-``renyi_sum``               Σ_y p(y)^α, the Rényi series (∞ for α ≤ α₀)                           C1, C7
-``renyi_threshold``         α₀ = inf{α > 0 : H_α(p) < ∞} (finite exactly for α > α₀)              C1, G
-``expected_length``         E|Y|                                                                  B.8
-``eos_bound``               ξ = min over reachable prefixes of p(eos | prefix)                    Def. 3
-``length_tail_rate``        ρ with P(|Y| ≥ n) = ρ^{n + o(n)}                                      C2
+``mass``                    Σ_y p(y), the mass on finite strings (1 iff tight)                    #a
+``is_tight``                no mass on infinite sequences                                         #a
+``entropy``                 H(p) = −Σ_y p(y) log p(y)                                             #b8
+``varentropy``              σ² = Var_p[−log p(Y)]                                                 #eq-11
+``renyi_entropy``           H_α(p) = log(Σ_y p(y)^α) / (1 − α); H_1 = H; H_∞ = −log max_y p(y)    #def2
+``renyi_sum``               Σ_y p(y)^α, the Rényi series (∞ for α ≤ α₀)                           #c1, #c7
+``renyi_threshold``         α₀ = inf{α > 0 : H_α(p) < ∞} (finite exactly for α > α₀)              #c1, #g
+``expected_length``         E|Y|                                                                  #b8
+``eos_bound``               ξ = min over reachable prefixes of p(eos | prefix)                    #def3
+``length_tail_rate``        ρ with P(|Y| ≥ n) = ρ^{n + o(n)}                                      #c2
 ==========================  ====================================================================  ===========
 
 Exact methods exist for :class:`~typicality.models.FiniteStateLM` (and n-gram models; linear algebra on the
@@ -155,7 +155,7 @@ def mass(model: Any, *, dps: int | None = None) -> Any:
 
 
 def entropy(model: Any, *, dps: int | None = None, units: str = "nats") -> Any:
-    """Shannon entropy H(p) = −Σ_y p(y) log p(y) (math.md B.8); ``inf`` for Baer's model (Prop. 2)."""
+    """Shannon entropy H(p) = −Σ_y p(y) log p(y) (docs/theory.md#b8); ``inf`` for Baer's model (Prop. 2)."""
     eng = _engine(model)
     _check_units(units)
     _require_tight(model, "the entropy")
@@ -190,7 +190,7 @@ def eos_bound(model: Any, *, dps: int | None = None) -> Any:
 
 
 def length_tail_rate(model: Any, *, dps: int | None = None) -> Any:
-    """ρ such that P(|Y| ≥ n) = ρ^{n+o(n)}: the spectral radius of the transition matrix (math.md C2).
+    """ρ such that P(|Y| ≥ n) = ρ^{n+o(n)}: the spectral radius of the transition matrix (docs/theory.md#c2).
 
     0 for finite support, 1 for Baer's sub-exponential tail. A tight finite-state model always has ρ < 1, even
     when it is not eos-bounded (C2).
@@ -253,7 +253,7 @@ def renyi_entropy(model: Any, alpha: Any, *, dps: int | None = None, units: str 
 def renyi_sum(model: Any, alpha: Any, *, dps: int | None = None) -> Any:
     """The Rényi series Σ_y p(y)^α (α > 0, finite), ``inf`` when it diverges (α ≤ α₀).
 
-    exp((1 − α) H_α) for α ≠ 1; for temperature τ = 1/α it is the global normalizer Z_T of math.md C7.
+    exp((1 − α) H_α) for α ≠ 1; for temperature τ = 1/α it is the global normalizer Z_T of docs/theory.md#c7.
     """
     a = parse_alpha(alpha)
     if a == math.inf:
@@ -267,7 +267,7 @@ def renyi_sum(model: Any, alpha: Any, *, dps: int | None = None) -> Any:
 
 
 def renyi_threshold(model: Any, *, dps: int | None = None) -> Any:
-    """α₀ = inf{α > 0 : Σ_y p(y)^α < ∞}; H_α is finite exactly for α > α₀ (math.md C1, G).
+    """α₀ = inf{α > 0 : Σ_y p(y)^α < ∞}; H_α is finite exactly for α > α₀ (docs/theory.md#c1, #g).
 
     0 when every α > 0 is finite (e.g. finite support). For a finite-state model, α₀ is the root of
     ρ(A_α) = 1, computed to the working precision.

@@ -21,7 +21,7 @@ context, so the full sums are computed root first, one level (context length) at
   extra term is the −log β that every backed-off word pays.
 * **Value-to-go.** Entropy h = c + T h, mass m = e + T m (e(s) = p(eos|s)), expected length ℓ = (M₀ − e) + T ℓ,
   varentropy v = d + T v and Rényi S_α = e^α + A_α S_α all have the form V = r + T V on the live states
-  (reachable and co-reachable; math.md G). Write Z(u) = Σ_{w≠eos} p(w|u) 1[δ(u,w) live] V(δ(u,w)) for *every*
+  (reachable and co-reachable; docs/theory.md#g). Write Z(u) = Σ_{w≠eos} p(w|u) 1[δ(u,w) live] V(δ(u,w)) for *every*
   context u (live or not); (F) with f = V(δ) gives, for all u,
 
       Z(u) = Σ_{𝓛(u)} P (r + Z)(δ(u,w)) + β (Z(b) − Σ_{𝓛(u)} q (r + Z)(d(u,w))),      (Z)

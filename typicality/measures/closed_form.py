@@ -1,4 +1,4 @@
-"""Measures of Baer's model (math.md B.7) from its closed forms.
+"""Measures of Baer's model (docs/theory.md#b7) from its closed forms.
 
 H(p) = ∞ (Prop. 2), hence H_α = ∞ for every α ≤ 1 (H_α ≥ H for α < 1); E|Y| = Σ_n 1/log₂(n+2) = ∞;
 ξ = inf_n p(eos | aⁿ) = 0; P(|Y| ≥ n) = 1/log₂(n+2) decays sub-exponentially, so the length-tail rate is 1.

@@ -8,7 +8,7 @@ enumerating the strings of length ≤ L gives one-sided bounds that hold without
 * Σ_y p^α ≥ Σ_{listed} p^α for every α, and, for α ≥ 1, Σ_y p^α ≤ Σ_{listed} p^α + tail^α
   (x ↦ x^α is superadditive), which bounds H_α from both sides.
 
-No upper bound on the entropy exists without assumptions on the tail: Baer's model (math.md B.7) has a finite
+No upper bound on the entropy exists without assumptions on the tail: Baer's model (docs/theory.md#b7) has a finite
 enumeration at every depth and infinite entropy.
 """
 

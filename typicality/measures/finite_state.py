@@ -1,6 +1,6 @@
 """Exact information measures of deterministic finite-state LMs, by linear algebra on the automaton.
 
-Notation (math.md A, G). On the *live* states (reachable from s₀ and able to reach eos) let
+Notation (docs/theory.md#a, #g). On the *live* states (reachable from s₀ and able to reach eos) let
 T[s, s'] = Σ_{a: δ(s,a)=s'} p(a|s) (eos excluded) and e(s) = p(eos|s). Because every live state reaches eos,
 ρ(T) < 1 and I − T is invertible; (I − T)⁻¹[s₀, s] is the expected number of visits to s. Then
 
@@ -13,7 +13,7 @@ T[s, s'] = Σ_{a: δ(s,a)=s'} p(a|s) (eos excluded) and e(s) = p(eos|s). Because
 * length      ℓ = (I − T)⁻¹ (1 − e),                  E|Y| = ℓ(s₀);
 * Rényi       S_α = (I − A_α)⁻¹ e^α,  A_α[s, s'] = Σ_{a: δ(s,a)=s'} p(a|s)^α,  H_α = log S_α(s₀) / (1 − α).
 
-Σ_y p(y)^α is finite iff ρ(A_α) < 1 (math.md G; a divergent strongly connected component is reachable and
+Σ_y p(y)^α is finite iff ρ(A_α) < 1 (docs/theory.md#g; a divergent strongly connected component is reachable and
 co-reachable). ρ(A_α) is non-increasing in α and log-convex, so the set of finite orders is (α₀, ∞): α₀ is the
 root of ρ(A_α) = 1 in (0, 1), found per component by safeguarded Newton with the Perron-vector derivative
 ρ′(α) = uᵀ A′_α v / uᵀ v, or 0 when the component is a single cycle (ρ(A_0) = 1, decided exactly).

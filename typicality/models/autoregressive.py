@@ -1,6 +1,6 @@
 """Any autoregressive language model given by its next-symbol function.
 
-This is the general case of math.md A: p(y) = Π_{t=1}^{|y|+1} p(y_t | y_<t). Nothing beyond the next-symbol
+This is the general case of docs/theory.md#a: p(y) = Π_{t=1}^{|y|+1} p(y_t | y_<t). Nothing beyond the next-symbol
 function is known, so exact measures are out of reach; :mod:`typicality.enumeration` enumerates strings to a
 depth with the remaining mass accounted for, and :mod:`typicality.measures.monte_carlo` estimates by sampling.
 

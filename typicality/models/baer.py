@@ -1,4 +1,4 @@
-"""Baer's tight language model with infinite entropy (paper App. C, Example 2; math.md B.7).
+"""Baer's tight language model with infinite entropy (paper App. C, Example 2; docs/theory.md#b7).
 
 Σ = {a} and, for n ≥ 0 (Eq. 23),
 
@@ -82,7 +82,7 @@ class BaerLM(SymbolTable):
 
     @staticmethod
     def entropy_lower_bound_term(n: int, *, dps: int | None = None) -> Any:
-        """g(n) = −f′(n+3) = ln 2 / ((n+3) ln²(n+3)) ≤ p(aⁿ) (convexity of f(x) = 1/log₂ x; math.md B.7)."""
+        """g(n) = −f′(n+3) = ln 2 / ((n+3) ln²(n+3)) ≤ p(aⁿ) (convexity of f(x) = 1/log₂ x; docs/theory.md#b7)."""
         n = _check_n(n)
         check_dps(dps)
         if dps is None:

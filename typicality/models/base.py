@@ -1,6 +1,6 @@
 """The language-model protocol: a distribution over finite strings Σ*, with an end-of-string symbol.
 
-A language model p (math.md A) is a probability distribution over Σ*. Autoregressively,
+A language model p (docs/theory.md#a) is a probability distribution over Σ*. Autoregressively,
 p(y) = Π_{t=1}^{|y|+1} p(y_t | y_<t) with y_{|y|+1} = eos. Every model in :mod:`typicality.models` implements
 :class:`LanguageModel`:
 

@@ -1,4 +1,4 @@
-"""The paper's example models, built in (math.md B.5, B.7, C1, C2).
+"""The paper's example models, built in (docs/theory.md#b5, #b7, #c1, #c2).
 
 Each constructor's docstring gives the closed forms that :mod:`tests` and ``typicality verify`` check the exact
 measures against; ``EXAMPLES`` maps the names that the command line accepts (``builtin:NAME``) to them.
@@ -19,7 +19,7 @@ LN2 = math.log(2)
 
 
 def c1_counterexample() -> NGramLM:
-    """Counterexample to Prop. 3 as stated (math.md C1): |Σ| = 2, p(eos | ·) = 1/2, next symbols uniform.
+    """Counterexample to Prop. 3 as stated (docs/theory.md#c1): |Σ| = 2, p(eos | ·) = 1/2, next symbols uniform.
 
     p(y) = ½·4^{−|y|}, |Y| ~ Geometric(½) on {0, 1, ...}. Closed forms: H = 3 ln 2, σ² = 8 ln² 2, E|Y| = 1,
     ξ = 1/2, length-tail rate 1/2, Σ_y p(y)^α = 2^{−α} / (1 − 2^{1−2α}) for α > 1/2 and ∞ for α ≤ 1/2
@@ -29,7 +29,7 @@ def c1_counterexample() -> NGramLM:
 
 
 def c2_bigram() -> NGramLM:
-    """Tight bigram that is not eos-bounded (math.md C2): p(b | a) = 1, p(eos | b) = p(a | b) = 1/2.
+    """Tight bigram that is not eos-bounded (docs/theory.md#c2): p(b | a) = 1, p(eos | b) = p(a | b) = 1/2.
 
     The start context emits a with probability 1, so the strings are (ab)^k, k ≥ 1, with p = 2^{−k}.
     Closed forms: H = 2 ln 2, σ² = 2 ln² 2, E|Y| = 4, ξ = 0, length-tail rate 1/√2,
@@ -39,7 +39,7 @@ def c2_bigram() -> NGramLM:
 
 
 def example1_bigram() -> NGramLM:
-    """Example 1 (App. A; math.md B.5) completed as a bigram LM over Σ = {a, b}.
+    """Example 1 (App. A; docs/theory.md#b5) completed as a bigram LM over Σ = {a, b}.
 
     p(·|ε) = (0.5, 0.45, 0.05), p(·|a) = (0.5, 0.05, 0.45), p(·|b) = (0.3, 0.32, 0.38) over (a, b, eos).
     p(a) = 0.225 > p(b) = 0.171, yet top-2 local normalization reverses the order (0.2493 < 0.2571).
@@ -52,14 +52,14 @@ def example1_bigram() -> NGramLM:
 
 
 def baer() -> BaerLM:
-    """Baer's tight LM with infinite entropy (App. C, Prop. 2; math.md B.7)."""
+    """Baer's tight LM with infinite entropy (App. C, Prop. 2; docs/theory.md#b7)."""
     return BaerLM()
 
 
 
 
 def c3_left_skewed(symbols: int = 100) -> FiniteStateLM:
-    """An eos-bounded, non-trivial LM whose lower surprisal tail is the heavy one (math.md C3).
+    """An eos-bounded, non-trivial LM whose lower surprisal tail is the heavy one (docs/theory.md#c3).
 
     From the start, eos with probability 1/5, else one of ``symbols`` symbols uniformly; after that, eos with
     probability 1 − 10⁻⁶, else a uniform symbol again. The empty string has surprisal ln 5 ≈ 1.6, almost every

@@ -3,7 +3,7 @@
 A model has finitely many states, a start state s₀ and, at every state s, a distribution p(· | s) over Σ ∪ {eos};
 reading an ordinary symbol a moves s to δ(s, a). The automaton is *deterministic*: every string y follows exactly
 one path of states, so p(y) = Π_t p(y_t | s_{t-1}) · p(eos | s_{|y|}) is one product. That is what makes entropy,
-varentropy and Σ_y p(y)^α sums over paths that linear algebra computes exactly (math.md G). A non-deterministic
+varentropy and Σ_y p(y)^α sums over paths that linear algebra computes exactly (docs/theory.md#g). A non-deterministic
 automaton would need a sum over paths and is deliberately not supported here.
 
 >>> m = FiniteStateLM(["a", "b"], "</s>", start="q",
