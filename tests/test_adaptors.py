@@ -207,3 +207,39 @@ def test_local_is_never_nan_at_extreme_temperatures():
     # an ordinary row is unchanged by the fallback: q_T equals T(p)/Σ T(p) computed directly
     p = np.array([0.5, 0.3, 0.2])
     np.testing.assert_allclose(make("temperature", t=0.5).local(p), p**2 / np.sum(p**2), rtol=1e-15)
+
+
+#: the library's seven adaptors as factories, the parameters they are checked at, and how their kept sets move
+SUITE = {
+    "temperature": (lambda t: make("temperature", t=t), [0.3, 0.7, 1.0, 2.0], None),
+    "top_k": (lambda k: make("top_k", k=k), [1, 2, 3, 5, 14], "increasing"),
+    "top_p": (lambda p: make("top_p", p=p), [0.05, 0.3, 0.75, 0.9, 1.0], "increasing"),
+    "typical": (lambda p: make("typical", p=p), [0.1, 0.5, 0.9, 1.0], "increasing"),
+    "epsilon": (lambda e: make("epsilon", eps=e), [0.01, 0.05, 0.3, 0.6], "decreasing"),
+    "eta": (lambda e: make("eta", eps=e), [0.001, 0.01, 0.1, 0.5], "decreasing"),
+    "min_p": (lambda p: make("min_p", p=p), [0.01, 0.1, 0.5, 1.0], "decreasing"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUITE))
+def test_every_adaptor_passes_the_suite_users_get(name):
+    """typicality.testing.check_adaptor on each built-in adaptor: the same invariants users run on their own."""
+    from typicality.testing import check_adaptor
+
+    factory, parameters, monotone = SUITE[name]
+    report = check_adaptor(factory, parameters=parameters, monotone=monotone, keeps_argmax=name != "typical",
+                           max_examples=150, models=10, imha_chains=20_000)
+    expected = {"shape", "finite", "kept set", "zero off the kept set", "local", "permutation", "batch",
+                "q_T tight", "Eq. 8", "IMHA"}
+    assert expected <= set(report.checked), report
+    assert ("monotone" in report.checked) == (monotone is not None)
+    assert ("truncation keeps p" in report.checked) == (name != "temperature")
+
+
+def test_compositions_pass_the_suite():
+    from typicality.testing import check_adaptor
+
+    for order in ("hf", "llama.cpp"):
+        report = check_adaptor(Compose(make("temperature", t=0.7), make("top_p", p=0.9), order=order),
+                               max_examples=80, models=5, imha_chains=20_000)
+        assert "IMHA" in report.checked and "truncation keeps p" in report.skipped

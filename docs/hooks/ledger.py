@@ -38,7 +38,8 @@ def _links(source: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell or a list item: no table separators, no line breaks, no bracket read as a link."""
+    return str(text).replace("|", "\\|").replace("\n", " ").replace("[", "\\[").replace("]", "\\]")
 
 
 def render(entries: list[dict]) -> str:
@@ -56,7 +57,7 @@ def render(entries: list[dict]) -> str:
         d = e["details"]
         lines += ["", f"## {e['id']}: {_cell(d['title'])}", "",
                   f"**Verdict:** `{e['verdict']}` · **source:** {_links(d['source'])}", "",
-                  f"**Statement checked:** {d['statement']}", ""]
+                  f"**Statement checked:** {_cell(d['statement'])}", ""]
         if d.get("note"):
             lines += [f"*{d['note']}*", ""]
         for c in d["checks"]:

@@ -10,7 +10,8 @@ array([0.625, 0.375, 0.   , 0.   ])
 array([0.70710678, 0.        , 0.        , 0.        ])
 
 Names for :func:`make`: ``temperature`` (t), ``top_k`` (k), ``top_p`` (p), ``typical`` (p), ``epsilon`` (eps),
-``eta`` (eps), ``min_p`` (p).
+``eta`` (eps), ``min_p`` (p). Your own: :class:`Truncation` (a kept-set function), :class:`Scaling` (a log-space
+map) or a subclass of :class:`Adaptor` (:mod:`typicality.adaptors.custom`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from typicality.adaptors.base import ROW_SUM_TOLERANCE, Adaptor, softmax_rows
 from typicality.adaptors.compose import ORDERS, Compose
+from typicality.adaptors.custom import Scaling, Truncation
 from typicality.adaptors.scaling import Temperature
 from typicality.adaptors.truncation import Epsilon, Eta, MinP, TopK, TopP, Typical
 
@@ -41,9 +43,11 @@ __all__ = [
     "Epsilon",
     "Eta",
     "MinP",
+    "Scaling",
     "Temperature",
     "TopK",
     "TopP",
+    "Truncation",
     "Typical",
     "make",
     "softmax_rows",

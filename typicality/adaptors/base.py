@@ -175,9 +175,36 @@ class Adaptor:
 
     def support(self, probs: Any) -> np.ndarray:
         """Where T(p) > 0 mathematically (a boolean mask like ``probs``), even where the float64 weights underflow:
-        a scaling step keeps every positive entry positive, a truncation step keeps its kept set."""
+        a scaling step keeps every positive entry positive, a truncation step keeps its kept set.
+
+        Each truncation step decides on the same normalized weights as :meth:`weights` (so a symbol on the boundary
+        of a threshold is kept here exactly when its weight is positive there), except in rows whose weights have
+        all underflowed, where the weights are normalized in log space."""
         p = as_probability_rows(probs)
-        return np.isfinite(self._log_weights_shifted(p.reshape(-1, p.shape[-1]))).reshape(p.shape)
+        rows = p.reshape(-1, p.shape[-1])
+        with np.errstate(divide="ignore"):
+            logw = np.log(rows)
+        w = rows.copy()
+        normalized = True
+        for step in self.steps:
+            if step.is_truncation:
+                if normalized:
+                    q = rows
+                else:
+                    tot = w.sum(axis=-1, keepdims=True)
+                    top = logw.max(axis=-1, keepdims=True)
+                    q_log = np.exp(logw - top)
+                    q_log /= q_log.sum(axis=-1, keepdims=True)
+                    q = np.where(tot > 0, np.divide(w, tot, out=np.zeros_like(w), where=tot > 0), q_log)
+                mask = step.keep(q)
+                logw = np.where(mask, logw, -np.inf)
+                w *= mask
+            else:
+                top = logw.max(axis=-1, keepdims=True)
+                logw = step._apply_log(logw - top)
+                step._apply(w, out=w)
+            normalized = False
+        return np.isfinite(logw).reshape(p.shape)
 
     def _log_weights_shifted(self, rows: np.ndarray) -> np.ndarray:
         """log T(p) row by row, each row shifted by a constant (−inf off the kept set)."""

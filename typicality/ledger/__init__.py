@@ -1,8 +1,8 @@
 """The claim ledger: every claim of the paper, its precise statement, a verdict, and the evidence it ran.
 
 >>> from typicality.ledger import run_ledger
->>> [e.verdict for e in run_ledger(only=["prop3"])]
-['false-as-stated']
+>>> run_ledger(only=["prop3"])[0].verdict
+'false-as-stated'
 """
 
 from __future__ import annotations
