@@ -106,3 +106,14 @@ def test_no_file_names_a_path_outside_the_repository(pattern):
             if pattern in line:
                 hits.append(f"{path.relative_to(ROOT)}:{i + 1}: {line.strip()[:100]}")
     assert not hits, hits[:20]
+
+
+def test_the_claim_map_gives_each_claim_its_ledger_verdict():
+    """The theory document's closing table lists every ledger claim with the verdict the ledger expects."""
+    from typicality.ledger import REGISTRY
+
+    text = THEORY.read_text(encoding="utf-8")
+    table = text[text.index("{#claim-map}"):]
+    rows = dict(re.findall(r"^\| `(\w+)` \| .*? \| ([a-z-]+) \| ", table, re.M))
+    assert set(rows) == set(REGISTRY)
+    assert {k: v for k, v in rows.items() if REGISTRY[k].verdict != v} == {}

@@ -413,7 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="typicality",
         description="Exact information measures, bounds and adaptors for language models "
-                    "(Tan et al., 'A Probability-Quality Trade-off in Aligned Language Models').")
+                    "(Tan et al., 'A Probability-Quality Trade-off in Aligned Language Models').",
+        epilog="The mathematics, with the paper's numbering and every correction: docs/theory.md in the source "
+               "tree; the documentation site: mkdocs serve (from docs/). Exit status: 0 done, 1 a failed check or "
+               "job, 2 bad input, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"typicality {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
