@@ -360,7 +360,7 @@ def test_simpson_reversal_is_detected():
     simpson = r["simpson"]
     assert simpson["n_within_positive"] == 5 and simpson["n_within_negative"] == 0
     assert r["string_pearson"] > 0.3 and r["corpus_pearson"] < -0.5
-    assert simpson["reversal"] is True and "C8" in simpson["note"]
+    assert simpson["reversal"] is True and "docs/theory.md#c8" in simpson["note"]
     assert all(s["acceptance_rate"] == 1.0 for s in r["schemes"])  # equal weights: every proposal accepted
 
 
