@@ -12,15 +12,10 @@ from hypothesis import strategies as st
 
 from tests.reference_adaptors import REFERENCES
 from typicality.adaptors import ADAPTORS, Compose, Temperature, TopK, TopP, make
+from typicality.testing import next_symbol_distributions
 
-
-@st.composite
-def prob_vectors(draw, min_size=1, max_size=12):
-    """Probability vectors from small-integer weights: exact ties, zeros, one-hot and uniform rows all occur."""
-    n = draw(st.integers(min_size, max_size))
-    w = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n).filter(lambda v: sum(v) > 0))
-    p = np.array(w, dtype=np.float64)
-    return p / p.sum()
+#: probability vectors from small-integer weights: exact ties, zeros, one-hot and uniform rows all occur
+prob_vectors = next_symbol_distributions
 
 
 PARAMS = {

@@ -34,7 +34,8 @@ def test_docstring_examples(name):
 def test_the_documented_modules_have_examples():
     """The entry points users read first carry runnable examples."""
     for name in ("typicality.measures", "typicality.bounds.aep", "typicality.adaptors", "typicality.adaptors.custom",
-                 "typicality.testing", "typicality.testing.adaptors", "typicality.ledger", "typicality.induced"):
+                 "typicality.testing.strategies", "typicality.testing.adaptors", "typicality.ledger",
+                 "typicality.induced"):
         assert doctest.DocTestFinder().find(importlib.import_module(name))[0].examples, name
 
 

@@ -276,7 +276,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
             try:
                 out["empirical_tail"] = B.empirical_tail(model, n, eps, np.random.default_rng(args.seed),
                                                          args.corpora, max_symbols=args.max_symbols,
-                                                         progress=progress)
+                                                         progress=progress, symbols=work)
             except B.MonteCarloTooLargeError as e:
                 raise ValueError(f"--corpora {args.corpora} with --n {n}: {e} (--corpora 0 skips it; --max-symbols "
                                  "raises the limit)") from None

@@ -272,6 +272,20 @@ def max_weight(model: FiniteStateLM, adaptor: Adaptor) -> float:
     return math.exp(-best)
 
 
+def final_state_frequencies(model: FiniteStateLM, adaptor: Adaptor, chains: int, steps: int,
+                            rng: np.random.Generator, *, accept_all: bool = False) -> tuple[dict, IMHAResult]:
+    """The law of the final states of ``chains`` independent chains of ``steps`` steps: {string: frequency}, and the
+    run. The final states are i.i.d., with a law within (1 − λ)^steps of π_T in total variation (λ: the Doeblin
+    constant), so Hoeffding applies to these frequencies (not to the states of one chain)."""
+    result = imha(model, adaptor, steps, rng, chains=chains, accept_all=accept_all)
+    batch = result.proposals
+    counts: dict[tuple[str, ...], int] = {}
+    for r in result.final_rows():
+        key = tuple(model.alphabet[j] for j in batch.symbols[r, : batch.lengths[r]])
+        counts[key] = counts.get(key, 0) + 1
+    return {y: c / chains for y, c in counts.items()}, result
+
+
 def doeblin_constant(model: FiniteStateLM, adaptor: Adaptor) -> float:
     """λ = Z_T / w*: P(x, ·) ≥ λ π_T(·) for every state x of the IMHA chain (0 when w is unbounded)."""
     w_star = max_weight(model, adaptor)

@@ -262,18 +262,20 @@ def monte_carlo_symbols(model: Any, n: int, corpora: int) -> float | None:
 
 
 def empirical_tail(model: Any, n: int, eps: float, rng: np.random.Generator, corpora: int, *,
-                   max_symbols: float | None = None, progress: Any = None) -> float:
+                   max_symbols: float | None = None, progress: Any = None, symbols: float | None = None) -> float:
     """Fraction of ``corpora`` simulated corpora of N strings whose mean surprisal is ≥ ε away from H.
 
     Before drawing anything, the expected work (:func:`monte_carlo_symbols`) is checked: strings longer than
     ``MAX_MEAN_SAMPLED_LENGTH`` symbols on average are refused (ValueError), and so is more work than
     ``max_symbols`` (MonteCarloTooLargeError). ``progress(done, total)`` is called after each batch of corpora.
+    ``symbols``: that estimate when the caller has it already (it costs a linear solve on a large model).
     """
     n, eps = check_n_eps(n, eps)
     if isinstance(corpora, bool) or not isinstance(corpora, int | np.integer) or corpora < 1:
         raise ValueError(f"corpora must be an int >= 1, got {corpora!r}")
     h = _entropy_or_fail(model)
-    symbols = monte_carlo_symbols(model, n, int(corpora))
+    if symbols is None:
+        symbols = monte_carlo_symbols(model, n, int(corpora))
     if symbols is not None:
         mean_length = symbols / (float(corpora) * n) - 1
         if mean_length > MAX_MEAN_SAMPLED_LENGTH:

@@ -13,7 +13,7 @@ from typicality import measures as M
 from typicality.adaptors import ADAPTORS, Compose, make
 from typicality.diagnostics import cramers_v, hoeffding_radius, markov_tv_bound
 from typicality.enumeration import enumerate_strings
-from typicality.imha import doeblin_constant, imha, imha_corpus
+from typicality.imha import doeblin_constant, final_state_frequencies, imha_corpus
 from typicality.induced import NormalizerError, enumerate_global, global_model, local_model
 from typicality.ledger.core import Evidence, claim, guarded, proved, symbolic
 from typicality.ledger.properties import property_check
@@ -129,13 +129,7 @@ def alg1() -> list[Evidence]:
 
 
 def _final_state_frequencies(model, adaptor, chains: int, steps: int, seed: int, accept_all: bool = False):
-    result = imha(model, adaptor, steps, np.random.default_rng(seed), chains=chains, accept_all=accept_all)
-    batch = result.proposals
-    counts: dict = {}
-    for r in result.final_rows():
-        key = tuple(model.alphabet[j] for j in batch.symbols[r, : batch.lengths[r]])
-        counts[key] = counts.get(key, 0) + 1
-    return {y: c / chains for y, c in counts.items()}, result
+    return final_state_frequencies(model, adaptor, chains, steps, np.random.default_rng(seed), accept_all=accept_all)
 
 
 @guarded("empirical")

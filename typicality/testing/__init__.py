@@ -7,15 +7,8 @@
   for an adaptor of your own, with the strategies it draws from (:func:`next_symbol_distributions`,
   :func:`logits`).
 
-Used by typicality's own test suite and by the claim ledger's *property* evidence.
-
->>> from hypothesis import given, settings
->>> from typicality import measures
->>> @settings(max_examples=5, derandomize=True)
-... @given(ngram_specs(kind="tight"))
-... def entropy_is_non_negative(spec):
-...     assert measures.entropy(spec.build()) >= 0
->>> entropy_is_non_negative()
+Used by typicality's own test suite and by the claim ledger's *property* evidence. Each module's docstring has a
+runnable example.
 """
 
 from typicality.testing.adaptors import (
